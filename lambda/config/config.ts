@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { ConfigError } from '../commons/errors';
+
+/**
+ * Every setting of the functions, read once from the environment at cold start
+ * and validated. Nothing else in `lambda/` reads `process.env`.
+ *
+ * The CDK construct sets these variables; local mode and tests pass their own
+ * map to {@link loadConfig}.
+ */
+export interface Config {
+  /** Verified SES identity that signs bounces (`BounceSender`). */
+  readonly bounceSender: string;
+  /** Sending-authorization ARN for the bounce sender, if any (`BounceSenderArn`). */
+  readonly bounceSenderArn?: string;
+  /** Host name used as `Reporting-MTA: dns; <name>` in the DSN. */
+  readonly reportingMta: string;
+  readonly rulesTable: string;
+  /** Holds message claims/audit items, sender budget counters and the rate gate. */
+  readonly stateTable: string;
+  readonly bounceQueueUrl: string;
+  readonly mailBucket: string;
+  /** Key prefix of the S3 action; objects are `<prefix><messageId>`. */
+  readonly mailPrefix: string;
+  /** How long compiled rules are cached in memory. */
+  readonly rulesCacheMs: number;
+  readonly senderAuthPolicy: 'spf-pass' | 'spf-or-dmarc-pass' | 'none';
+  readonly senderBudgetPerAddress: number;
+  readonly senderBudgetPerDomain: number;
+  /** Window of the sender budget counters. */
+  readonly senderBudgetWindowMs: number;
+  /** What happens to a recipient no rule matched. Only `deliver`: write a catch-all rule to bounce. */
+  readonly defaultAction: 'deliver';
+  /** TTL of audit items. */
+  readonly auditTtlDays: number;
+  /** Key of the rate gate item; stacks sharing one SES account and Region share one key. */
+  readonly rateGateKey: string;
+  /** Minimum spacing between SendBounce calls. */
+  readonly rateGateIntervalMs: number;
+  /** Longest a send job waits for its rate slot before it goes back to the queue. */
+  readonly maxSlotWaitMs: number;
+  /** Log addresses in clear (`true`) or masked (`false`, default). */
+  readonly logAddresses: boolean;
+  /** Endpoint overrides for local mode and tests; unset on AWS. */
+  readonly endpoints: {
+    readonly dynamodb?: string;
+    readonly s3?: string;
+    readonly sqs?: string;
+    readonly ses?: string;
+  };
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, 'must be a host name like mx.example.com');
+
+const url = z.string().url('must be a URL like http://127.0.0.1:8000');
+
+const schema = z.object({
+  BOUNCE_SENDER: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'must be an address like mailer-daemon@example.com'),
+  BOUNCE_SENDER_ARN: z.string().regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/.+$/, 'must be an SES identity ARN').optional(),
+  REPORTING_MTA: hostname,
+  RULES_TABLE: z.string().min(3),
+  STATE_TABLE: z.string().min(3),
+  BOUNCE_QUEUE_URL: z.string().min(1),
+  MAIL_BUCKET: z.string().min(3),
+  MAIL_PREFIX: z.string().default(''),
+  RULES_CACHE_SECONDS: int(0, 86400).default(60),
+  SENDER_AUTH_POLICY: z.enum(['spf-pass', 'spf-or-dmarc-pass', 'none']).default('spf-pass'),
+  SENDER_BUDGET_PER_ADDRESS: int(0, 1_000_000).default(5),
+  SENDER_BUDGET_PER_DOMAIN: int(0, 1_000_000).default(50),
+  SENDER_BUDGET_WINDOW_SECONDS: int(1, 86400 * 7).default(3600),
+  DEFAULT_ACTION: z.literal('deliver').default('deliver'),
+  AUDIT_TTL_DAYS: int(1, 3650).default(30),
+  RATE_GATE_KEY: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits or . _ : -').default('ses-sendbounce'),
+  RATE_GATE_INTERVAL_MS: int(1000, 60000).default(1000),
+  MAX_SLOT_WAIT_MS: int(0, 600000).default(20000),
+  LOG_ADDRESSES: z.enum(['true', 'false']).default('false'),
+  DYNAMODB_ENDPOINT: url.optional(),
+  S3_ENDPOINT: url.optional(),
+  SQS_ENDPOINT: url.optional(),
+  SES_ENDPOINT: url.optional(),
+});
+
+/** Environment variable names, for the CDK construct and local mode. */
+export type ConfigEnv = Partial<Record<keyof z.input<typeof schema>, string>>;
+
+/**
+ * Validates the environment and returns the config. Throws {@link ConfigError}
+ * naming every bad setting and its value; empty strings count as unset.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const keys = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
+  const input: Record<string, string> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const value = input[key];
+      return value === undefined ? `${key} is required` : `${key} ${issue.message} (got ${JSON.stringify(value)})`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    bounceSender: c.BOUNCE_SENDER,
+    bounceSenderArn: c.BOUNCE_SENDER_ARN,
+    reportingMta: c.REPORTING_MTA,
+    rulesTable: c.RULES_TABLE,
+    stateTable: c.STATE_TABLE,
+    bounceQueueUrl: c.BOUNCE_QUEUE_URL,
+    mailBucket: c.MAIL_BUCKET,
+    mailPrefix: c.MAIL_PREFIX,
+    rulesCacheMs: c.RULES_CACHE_SECONDS * 1000,
+    senderAuthPolicy: c.SENDER_AUTH_POLICY,
+    senderBudgetPerAddress: c.SENDER_BUDGET_PER_ADDRESS,
+    senderBudgetPerDomain: c.SENDER_BUDGET_PER_DOMAIN,
+    senderBudgetWindowMs: c.SENDER_BUDGET_WINDOW_SECONDS * 1000,
+    defaultAction: c.DEFAULT_ACTION,
+    auditTtlDays: c.AUDIT_TTL_DAYS,
+    rateGateKey: c.RATE_GATE_KEY,
+    rateGateIntervalMs: c.RATE_GATE_INTERVAL_MS,
+    maxSlotWaitMs: c.MAX_SLOT_WAIT_MS,
+    logAddresses: c.LOG_ADDRESSES === 'true',
+    endpoints: { dynamodb: c.DYNAMODB_ENDPOINT, s3: c.S3_ENDPOINT, sqs: c.SQS_ENDPOINT, ses: c.SES_ENDPOINT },
+  };
+}

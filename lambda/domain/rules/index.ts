@@ -1,0 +1,15 @@
+/**
+ * Public surface of the rules domain. The pipeline depends only on what is
+ * exported here.
+ */
+import type { MessageFacts, MessageNeeds, RecipientDecision } from '../model';
+
+/** Validated, indexed rules, ready to evaluate. */
+export interface CompiledRules {
+  /** Number of valid rules in the index. */
+  readonly size: number;
+  /** What evaluating these recipients may need beyond envelope and event headers. */
+  needsFor(recipients: readonly string[]): MessageNeeds;
+  /** One decision per envelope recipient, in the order of `facts.recipients`. */
+  evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
+}

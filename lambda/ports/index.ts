@@ -1,0 +1,103 @@
+/**
+ * The small interfaces between the pure pipeline and the outside world. Each
+ * has one AWS adapter under `lambda/adapters/` and an in-memory or local one
+ * for tests and local mode.
+ */
+import type {
+  AttachmentFacts,
+  BounceSpec,
+  GuardVerdict,
+  MailHeader,
+  RecipientDecision,
+} from '../domain/model';
+import type { CompiledRules } from '../domain/rules';
+
+/** Current compiled rules; implementations cache and refresh them. */
+export interface RuleSource {
+  current(): Promise<CompiledRules>;
+}
+
+/** The raw message that the receipt rule's S3 action stored. */
+export interface MailStore {
+  /** The full header block, read with a ranged GET of the object's first bytes. */
+  readHeaders(messageId: string): Promise<MailHeader[]>;
+  /** Object size in bytes, from its metadata. */
+  sizeOf(messageId: string): Promise<number>;
+  /** Attachments' names, types and sizes, streaming the body; content is discarded. */
+  readAttachments(messageId: string): Promise<AttachmentFacts[]>;
+}
+
+/** Per-sender bounce budget (counters with TTL). */
+export interface SenderBudget {
+  /** Takes one bounce from the sender's address and domain budgets; false when either is spent. */
+  consume(sender: string, now: Date): Promise<boolean>;
+}
+
+/**
+ * State of a message that had a bounce decision.
+ * - PENDING: claimed; the job is (being) enqueued.
+ * - SKIPPED: the guard refused; nothing is sent.
+ * - SENDING: a consumer holds a rate slot and is calling SendBounce.
+ * - SENT / FAILED / EXPIRED: final.
+ * - UNKNOWN: the process died during SENDING; not retried (never bounce twice).
+ */
+export type BounceState = 'PENDING' | 'SKIPPED' | 'SENDING' | 'SENT' | 'FAILED' | 'EXPIRED' | 'UNKNOWN';
+
+/** One recipient to bounce, as carried by a job and kept in the audit item. */
+export interface BouncedRecipient {
+  readonly recipient: string;
+  readonly ruleId: string;
+  readonly bounce: BounceSpec;
+}
+
+/** What the receiving function hands to the sending function. */
+export interface BounceJob {
+  readonly messageId: string;
+  /** ISO 8601 receipt time; SendBounce refuses mail older than 24 h. */
+  readonly receivedAt: string;
+  /** Envelope sender, the DSN's destination (for logs; SES addresses it). */
+  readonly sender: string;
+  readonly recipients: readonly BouncedRecipient[];
+}
+
+/** The audit item: one per message that had any bounce decision. */
+export interface AuditRecord {
+  readonly messageId: string;
+  readonly receivedAt: string;
+  readonly sender: string;
+  readonly decisions: readonly RecipientDecision[];
+  readonly guard: GuardVerdict;
+  readonly state: BounceState;
+  readonly attempts: number;
+  readonly sesBounceMessageId?: string;
+  readonly lastError?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Epoch seconds, DynamoDB TTL attribute. */
+  readonly expiresAt: number;
+}
+
+/** Durable queue between receiving and sending. */
+export interface BounceQueue {
+  enqueue(job: BounceJob, options?: { delaySeconds?: number }): Promise<void>;
+}
+
+/** The state table's per-message item: the claim, the job's state and the audit record in one. */
+export interface MessageLedger {
+  /**
+   * Creates the item unless one exists for the message id (conditional put).
+   * A duplicate invocation, however concurrent, gets `claimed: false` and the existing item.
+   */
+  claim(record: AuditRecord): Promise<{ claimed: true } | { claimed: false; existing: AuditRecord }>;
+  get(messageId: string): Promise<AuditRecord | undefined>;
+  /**
+   * Moves the item to `to` only if it is in one of `from` (conditional update).
+   * Returns false, changing nothing, when it is not.
+   */
+  transition(
+    messageId: string,
+    from: readonly BounceState[],
+    to: BounceState,
+    patch?: Partial<Pick<AuditRecord, 'attempts' | 'sesBounceMessageId' | 'lastError' | 'guard'>>,
+  ): Promise<boolean>;
+}

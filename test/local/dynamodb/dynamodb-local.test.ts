@@ -1,0 +1,40 @@
+import { ListTablesCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal } from '../../../local/dynamodb/dynamodb-local';
+import { createTable, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+
+describe('dynamodb-local', () => {
+  describe('the test run harness', () => {
+    it('answers real SDK calls at the endpoint global setup published', async () => {
+      const client = localDynamoDbClient();
+      const table = uniqueTableName('harness');
+      await createTable(client, table, 'pk');
+      await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, n: { N: '1' } } }));
+      const got = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } } }));
+      expect(got.Item?.n?.N).toBe('1');
+      client.destroy();
+    });
+  });
+
+  describe('startDynamoDbLocal', () => {
+    it('starts on a free port, answers, and is gone after stop', async () => {
+      const db = await startDynamoDbLocal();
+      const alive = (): boolean => {
+        try {
+          process.kill(db.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(alive()).toBe(true);
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+      const tables = await client.send(new ListTablesCommand({}));
+      expect(tables.TableNames).toEqual([]);
+      client.destroy();
+      await db.stop();
+      expect(alive()).toBe(false);
+      await expect(fetch(db.endpoint, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
+    });
+  });
+});
