@@ -1,0 +1,19 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
+/**
+ * The one logger. JSON lines with `messageId` / `ruleId` keys; never a body or
+ * a header value. Addresses go through {@link maskAddress} unless the
+ * `LOG_ADDRESSES` setting says otherwise.
+ */
+export const logger = new Logger({ serviceName: 'ses-bouncer' });
+
+/**
+ * Masks an address for logs: `alice@example.com` → `a***@example.com`.
+ * The domain stays readable so operators can spot a misbehaving sender domain.
+ */
+export function maskAddress(address: string, reveal = false): string {
+  if (reveal || address === '') return address;
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return '***';
+  return `${address[0]}***${address.slice(at)}`;
+}

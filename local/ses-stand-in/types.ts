@@ -1,0 +1,48 @@
+/**
+ * Contract of the SES stand-in: an HTTP server speaking SES's Query protocol
+ * for SendBounce, used by tests and by local mode.
+ */
+
+/** One SendBounce call as the stand-in received it. */
+export interface SendBounceCall {
+  /** Arrival time, epoch milliseconds. */
+  readonly arrivedAt: number;
+  /** The decoded form fields, e.g. `BouncedRecipientInfoList.member.1.Recipient`. */
+  readonly params: Readonly<Record<string, string>>;
+  /** `accepted` with the MessageId returned, or the error code answered. */
+  readonly outcome:
+    | { readonly kind: 'accepted'; readonly messageId: string }
+    | { readonly kind: 'error'; readonly code: string; readonly status: number; readonly message: string };
+}
+
+export interface ReceivedMessage {
+  /** Receipt time; SendBounce is refused 24 h after it. */
+  readonly receivedAt: Date;
+  /** Envelope sender, the DSN's destination (for the outbox). */
+  readonly sender?: string;
+  /** The original message's header block, raw (for the DSN's third part). */
+  readonly rawHeaders?: string;
+}
+
+export interface SesStandInOptions {
+  /** @default a free port on 127.0.0.1 */
+  readonly port?: number;
+  /** Minimum spacing between calls before `Throttling`. @default 1000 */
+  readonly minIntervalMs?: number;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: () => number;
+  /** When set, each accepted SendBounce is rendered as an RFC 3464 DSN .eml in this directory. */
+  readonly outboxDir?: string;
+}
+
+export interface SesStandIn {
+  /** `http://127.0.0.1:<port>`: pass as the SESClient `endpoint`. */
+  readonly endpoint: string;
+  /** Marks a message as received by "SES", so SendBounce accepts it for 24 h. */
+  registerReceived(messageId: string, message: ReceivedMessage): void;
+  /** Every call in arrival order. */
+  readonly calls: readonly SendBounceCall[];
+  /** Makes the next `n` calls fail with the given error (fault injection), before validation. */
+  injectFaults(n: number, fault: { code: string; status: number; message?: string; delayMs?: number }): void;
+  close(): Promise<void>;
+}
