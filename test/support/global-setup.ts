@@ -13,5 +13,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_REGION ??= 'us-east-1';
+  // Tests run on Node 20 (Lambda runs 22+); the SDK's upgrade notice is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.stdout.write(`\nDynamoDB Local up at ${db.endpoint} (pid ${db.pid}) in ${Date.now() - started} ms\n`);
 }
