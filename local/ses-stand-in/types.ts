@@ -11,7 +11,12 @@ export interface SendBounceCall {
   readonly params: Readonly<Record<string, string>>;
   /** `accepted` with the MessageId returned, or the error code answered. */
   readonly outcome:
-    | { readonly kind: 'accepted'; readonly messageId: string }
+    | {
+        readonly kind: 'accepted';
+        readonly messageId: string;
+        /** Path of the DSN written to the outbox, when `outboxDir` is set. */
+        readonly dsnFile?: string;
+      }
     | { readonly kind: 'error'; readonly code: string; readonly status: number; readonly message: string };
 }
 
@@ -22,6 +27,12 @@ export interface ReceivedMessage {
   readonly sender?: string;
   /** The original message's header block, raw (for the DSN's third part). */
   readonly rawHeaders?: string;
+  /**
+   * Envelope recipients (RCPT TO) of the original. When given, SendBounce is
+   * refused for a recipient outside this list, as SES requires the bounced
+   * recipient (or its FinalRecipient) to be a recipient of the original.
+   */
+  readonly recipients?: readonly string[];
 }
 
 export interface SesStandInOptions {
@@ -33,6 +44,14 @@ export interface SesStandInOptions {
   readonly now?: () => number;
   /** When set, each accepted SendBounce is rendered as an RFC 3464 DSN .eml in this directory. */
   readonly outboxDir?: string;
+  /**
+   * Verified identities (addresses or domains). When given, a BounceSender
+   * outside them is refused with `MessageRejected`, as SES does.
+   * @default every sender is taken as verified
+   */
+  readonly verifiedIdentities?: readonly string[];
+  /** Reporting-MTA of DSNs whose request has no MessageDsn. @default 'dns; inbound-smtp.us-east-1.amazonaws.com' */
+  readonly defaultReportingMta?: string;
 }
 
 export interface SesStandIn {
