@@ -24,3 +24,24 @@ export class ValidationError extends SesBouncerError {
     super(message, options);
   }
 }
+
+/** Reading the stored raw message failed (S3 error other than a missing object). */
+export class MailStoreError extends SesBouncerError {}
+
+/**
+ * The stored raw message does not exist. The S3 action runs before the Lambda
+ * action, so this is a real fault (wrong bucket/prefix, lifecycle too short),
+ * never a reason to bounce.
+ */
+export class MailNotFoundError extends MailStoreError {
+  constructor(
+    /** The object key that was looked up. */
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`stored message not found at key ${JSON.stringify(key)}`, options);
+  }
+}
+
+/** The stored message is too broken for the MIME parser to continue (e.g. too many parts). */
+export class MalformedMailError extends SesBouncerError {}
