@@ -1,0 +1,41 @@
+import type { SendBounceCommandInput } from '@aws-sdk/client-ses';
+import { SesBouncerError } from '../commons/errors';
+
+/**
+ * Sends one bounce. The request is SES's own `SendBounceCommandInput` (built
+ * and validated by `domain/bounce/build-request`): the port is about who
+ * carries it, not about reshaping it.
+ *
+ * Implementations throw only the errors below, so the send use case decides
+ * with `instanceof`.
+ */
+export interface BounceSender {
+  /** Returns SES's MessageId of the bounce. */
+  send(request: SendBounceCommandInput): Promise<{ messageId: string }>;
+}
+
+/** Base of every SendBounce failure; `code` is SES's error code when there was one. */
+export class SendBounceError extends SesBouncerError {
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** SES answered Throttling (sending rate exceeded): retry in a later slot, not a failure. */
+export class ThrottledError extends SendBounceError {}
+
+/** SES refused the bounce (`MessageRejected`): final, never retried. */
+export class MessageRejectedError extends SendBounceError {}
+
+/** A 5xx answer, a network error or a timeout: retried with backoff. */
+export class TransientSendError extends SendBounceError {}
+
+/**
+ * Any other 4xx answer (bad parameter, unverified sender, access denied):
+ * the same request would fail again, so it is final like MessageRejected.
+ */
+export class PermanentSendError extends SendBounceError {}
