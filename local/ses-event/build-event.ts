@@ -29,7 +29,7 @@ export interface SmtpEnvelope {
 export interface SesCommonHeaders {
   returnPath?: string;
   from?: string[];
-  sender?: string;
+  sender?: string[];
   replyTo?: string[];
   date?: string;
   to?: string[];
@@ -345,8 +345,8 @@ function commonHeadersOf(headers: readonly MailHeader[], returnPath: string): Se
   const common: SesCommonHeaders = { returnPath };
   const from = list('from');
   if (from) common.from = from;
-  const sender = first('sender');
-  if (sender !== undefined) common.sender = decodeEncodedWords(sender);
+  const sender = list('sender');
+  if (sender) common.sender = sender;
   const replyTo = list('reply-to');
   if (replyTo) common.replyTo = replyTo;
   const date = first('date');
