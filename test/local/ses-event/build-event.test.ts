@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ValidationError } from '../../../lambda/commons/errors';
+import { parseSesEvent, toMessageFacts } from '../../../lambda/domain/event/ses-event';
 import {
   EVENT_HEADERS_LIMIT_BYTES,
   buildSesEvent,
@@ -118,7 +119,7 @@ describe('build-event', () => {
         'Subject: =?UTF-8?B?R3LDvMOfZQ==?= =?utf-8?Q?_und_mehr?=',
       ]);
       const common = build(raw).event.Records[0].ses.mail.commonHeaders;
-      expect(common.sender).toBe('list@sender.example');
+      expect(common.sender).toEqual(['list@sender.example']);
       expect(common.replyTo).toEqual(['r@sender.example']);
       expect(common.cc).toEqual(['c@example.com']);
       expect(common.bcc).toEqual(['b@example.com']);
@@ -263,5 +264,49 @@ describe('build-event', () => {
         }),
       );
     });
+  });
+});
+
+describe('build-event against the receive schema', () => {
+  it('builds events that the receive handler schema accepts, whatever the message', () => {
+    const word = fc.stringMatching(/^[A-Za-z0-9]{1,10}$/);
+    const address = fc.tuple(word, word).map(([l, d]) => `${l}@${d}.example`);
+    const status = fc.constantFrom('PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED');
+    fc.assert(
+      fc.property(
+        fc.record({
+          from: fc.option(address, { nil: undefined }),
+          to: fc.array(address, { maxLength: 3 }),
+          cc: fc.array(address, { maxLength: 2 }),
+          subject: fc.option(fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ' ')), { nil: undefined }),
+          fillers: fc.integer({ min: 0, max: 250 }),
+          mailFrom: fc.oneof(fc.constant(''), address),
+          rcptTo: fc.array(address, { minLength: 1, maxLength: 3 }),
+          spf: status,
+          dmarc: status,
+          spam: status,
+        }),
+        (m) => {
+          const lines = [
+            ...(m.from ? [`From: ${m.from}`] : []),
+            ...(m.to.length ? [`To: ${m.to.join(', ')}`] : []),
+            ...(m.cc.length ? [`Cc: ${m.cc.join(',\r\n ')}`] : []),
+            ...(m.subject !== undefined ? [`Subject: ${m.subject}`] : []),
+            ...Array.from({ length: m.fillers }, (_, i) => `X-F${i}: ${'y'.repeat(50)}`),
+            `X-Ses-Bouncer-Simulate: spf=${m.spf}, dmarc=${m.dmarc}, spam=${m.spam}`,
+          ];
+          const { event, messageId } = buildSesEvent(message(lines), { mailFrom: m.mailFrom, rcptTo: m.rcptTo }, { receivedAt });
+          const parsed = parseSesEvent(JSON.parse(JSON.stringify(event)));
+          const facts = toMessageFacts(parsed.Records[0]);
+          expect(facts.messageId).toBe(messageId);
+          expect(facts.sender).toBe(m.mailFrom);
+          expect(facts.recipients).toEqual(m.rcptTo);
+          expect(facts.verdicts).toMatchObject({ spf: m.spf, dmarc: m.dmarc, spam: m.spam, virus: 'PASS', dkim: 'PASS' });
+          expect(facts.headersComplete).toBe(!event.Records[0].ses.mail.headersTruncated);
+          expect(facts.dmarcPolicy).toBe(m.dmarc === 'FAIL' ? 'none' : undefined);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
