@@ -1,0 +1,68 @@
+/**
+ * Creates the two tables local mode needs, with the same key schema as the
+ * CDK stack (lambda/config/tables.ts): rules keyed by `ruleId`, state keyed by
+ * `pk` with TTL on `expiresAt`. Idempotent, so a persistent `--data-dir`
+ * keeps its tables and rules across restarts.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../lambda/config/tables';
+
+/** Table names of local mode. */
+export interface LocalTableNames {
+  readonly rules: string;
+  readonly state: string;
+}
+
+export const LOCAL_TABLE_NAMES: LocalTableNames = Object.freeze({ rules: 'ses-bouncer-rules', state: 'ses-bouncer-state' });
+
+async function exists(client: DynamoDBClient, table: string): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
+
+async function createKeyedTable(client: DynamoDBClient, table: string, partitionKey: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: table });
+}
+
+/**
+ * Creates whichever of the tables is missing and turns TTL on for the state
+ * table. Returns the names it created.
+ */
+export async function ensureLocalTables(client: DynamoDBClient, names: LocalTableNames = LOCAL_TABLE_NAMES): Promise<string[]> {
+  const created: string[] = [];
+  if (!(await exists(client, names.rules))) {
+    await createKeyedTable(client, names.rules, RULES_PARTITION_KEY);
+    created.push(names.rules);
+  }
+  if (!(await exists(client, names.state))) {
+    await createKeyedTable(client, names.state, STATE_PARTITION_KEY);
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: names.state,
+        TimeToLiveSpecification: { AttributeName: STATE_TTL_ATTRIBUTE, Enabled: true },
+      }),
+    );
+    created.push(names.state);
+  }
+  return created;
+}
