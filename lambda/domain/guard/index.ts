@@ -8,3 +8,5 @@ import type { GuardPolicy, GuardVerdict, MessageFacts, MessageNeeds } from '../m
 export const GUARD_NEEDS: MessageNeeds = Object.freeze({ headers: true, size: false, body: false });
 
 export type CheckSender = (facts: MessageFacts, policy: GuardPolicy) => GuardVerdict;
+
+export { checkSender } from './sender-guard';

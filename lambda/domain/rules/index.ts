@@ -13,3 +13,26 @@ export interface CompiledRules {
   /** One decision per envelope recipient, in the order of `facts.recipients`. */
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
+
+export { compileRules, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
+export {
+  DEFAULT_PRIORITY,
+  DEFAULT_STATUS,
+  RULE_FIELDS,
+  parseRule,
+  type HeaderCondition,
+  type Rule,
+  type RuleIssue,
+  type RuleParseResult,
+} from './rule-schema';
+export {
+  Glob,
+  MAX_PATTERN_LENGTH,
+  budgetAddress,
+  globMatches,
+  matchesAddress,
+  parseAddress,
+  parseAddressPattern,
+  type AddressPattern,
+  type ParsedAddress,
+} from './pattern';

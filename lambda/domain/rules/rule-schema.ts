@@ -1,0 +1,389 @@
+/**
+ * The rule item: one DynamoDB item per rule, written by hand in the console or
+ * with `aws dynamodb put-item`. Items arrive unmarshalled (plain JS, numbers
+ * possibly wrapped, string sets as `Set`), are validated here and come out as a
+ * {@link Rule} with defaults applied and patterns compiled — or as a list of
+ * problems naming the ruleId and the field, so one bad item never stops the
+ * others. docs/rules.md is the reference for operators.
+ */
+import { z } from 'zod';
+import {
+  BOUNCE_TYPES,
+  VERDICT_NAMES,
+  VERDICT_STATUSES,
+  type BounceSpec,
+  type BounceType,
+  type VerdictName,
+  type VerdictStatus,
+} from '../model';
+import { Glob, globProblem, parseAddressPattern, type AddressPattern } from './pattern';
+
+/** Priority of a rule that does not say. Lower runs first. */
+export const DEFAULT_PRIORITY = 100;
+
+/** Status used when a bounce rule gives a bounceType but no status. */
+export const DEFAULT_STATUS: Readonly<Record<BounceType, string>> = Object.freeze({
+  DoesNotExist: '5.1.1',
+  MessageTooLarge: '5.3.4',
+  ExceededQuota: '5.2.2',
+  ContentRejected: '5.7.1',
+  TemporaryFailure: '4.0.0',
+  Undefined: '5.0.0',
+});
+
+export const MAX_RULE_ID_LENGTH = 256;
+export const MAX_DESCRIPTION_LENGTH = 1024;
+/** Diagnostic-Code is sent as an SES ExtensionField-sized value. */
+export const MAX_DIAGNOSTIC_CODE_LENGTH = 2048;
+export const MAX_EXPLANATION_LENGTH = 2048;
+
+/** A rule header condition: any header of that (case-insensitive) name matching any pattern. */
+export interface HeaderCondition {
+  /** Lower-cased header name. */
+  readonly name: string;
+  readonly patterns: readonly Glob[];
+}
+
+/** A validated rule, defaults applied, patterns compiled. */
+export interface Rule {
+  readonly ruleId: string;
+  readonly enabled: boolean;
+  readonly priority: number;
+  readonly description?: string;
+  /** Epoch ms; the rule applies from this instant (inclusive). */
+  readonly activeFrom?: number;
+  /** Epoch ms; the rule stops applying at this instant (exclusive). */
+  readonly activeUntil?: number;
+  readonly recipients: readonly AddressPattern[];
+  readonly senders?: readonly AddressPattern[];
+  readonly fromHeader?: readonly AddressPattern[];
+  readonly subject?: readonly Glob[];
+  readonly headers?: readonly HeaderCondition[];
+  readonly minSizeBytes?: number;
+  readonly maxSizeBytes?: number;
+  readonly attachmentNames?: readonly Glob[];
+  readonly attachmentTypes?: readonly Glob[];
+  readonly verdicts?: Readonly<Partial<Record<VerdictName, readonly VerdictStatus[]>>>;
+  readonly action: 'bounce' | 'allow';
+  /** Present exactly when `action` is `bounce`. */
+  readonly bounce?: BounceSpec;
+}
+
+/** One problem with one item: which rule, which field (dotted path), why. */
+export interface RuleIssue {
+  /** Absent when the item has no usable ruleId. */
+  readonly ruleId?: string;
+  readonly field: string;
+  readonly reason: string;
+}
+
+export type RuleParseResult =
+  | { readonly ok: true; readonly rule: Rule; readonly warnings: readonly RuleIssue[] }
+  | { readonly ok: false; readonly ruleId?: string; readonly errors: readonly RuleIssue[]; readonly warnings: readonly RuleIssue[] };
+
+/** Every attribute a rule item may have. */
+export const RULE_FIELDS = [
+  'ruleId',
+  'enabled',
+  'priority',
+  'description',
+  'activeFrom',
+  'activeUntil',
+  'recipients',
+  'senders',
+  'fromHeader',
+  'subject',
+  'headers',
+  'minSizeBytes',
+  'maxSizeBytes',
+  'attachmentNames',
+  'attachmentTypes',
+  'verdicts',
+  'action',
+  'bounceType',
+  'status',
+  'diagnosticCode',
+  'explanation',
+] as const;
+
+const BOUNCE_FIELDS = ['bounceType', 'status', 'diagnosticCode', 'explanation'] as const;
+
+// --- coercions for what hand-written, unmarshalled items look like -----------
+
+/** DynamoDB NULL means "not set". */
+const nullToUndefined = (v: unknown): unknown => (v === null ? undefined : v);
+
+/** L, SS or a single S all mean a list of strings. */
+const toList = (v: unknown): unknown => {
+  if (v === null) return undefined;
+  if (v instanceof Set) return [...v];
+  if (typeof v === 'string') return [v];
+  return v;
+};
+
+/** N arrives as number, or wrapped (`wrapNumbers`); a numeric S is accepted too. */
+const toNumber = (v: unknown): unknown => {
+  if (v === null) return undefined;
+  if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  if (typeof v === 'object' && v !== null && v.constructor?.name === 'NumberValue') return Number(String(v));
+  return v;
+};
+
+/** An optional attribute; DynamoDB NULL counts as absent. */
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(nullToUndefined, schema.optional());
+
+const oneLine = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !/[\r\n]/.test(s), 'must not contain CR or LF');
+
+const listOf = (required?: string) =>
+  z.preprocess(
+    toList,
+    z
+      .array(z.string({ error: 'must be a string' }), {
+        error: (iss) => (iss.input === undefined && required ? required : 'must be a list or string set of strings'),
+      })
+      .min(1, 'must not be empty'),
+  );
+const stringList = listOf();
+
+const addressPatternsOf = (list: z.ZodType<string[], unknown>) => list.transform((list, ctx) => {
+  const out: AddressPattern[] = [];
+  list.forEach((text, i) => {
+    const parsed = parseAddressPattern(text);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, path: [i] });
+    else out.push(parsed);
+  });
+  return out;
+});
+const addressPatterns = addressPatternsOf(stringList);
+
+const globs = stringList.transform((list, ctx) => {
+  const out: Glob[] = [];
+  list.forEach((text, i) => {
+    const problem = globProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [i] });
+    else out.push(Glob.compile(text));
+  });
+  return out;
+});
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+const instant = (
+  z.string({ error: 'must be an ISO 8601 string' }).transform((s, ctx) => {
+    const ms = ISO_8601.test(s) ? Date.parse(s) : NaN;
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not ISO 8601 like "2026-01-31" or "2026-01-31T18:00:00Z" (a time needs a zone)` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+);
+
+const sizeBytes = z.preprocess(toNumber, z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative'));
+
+const HEADER_NAME = /^[!-9;-~]{1,200}$/;
+
+const headerConditions = (
+  z
+    .record(z.string(), z.unknown(), { error: 'must be a map of header name to pattern(s)' })
+    .transform((map, ctx) => {
+      const out: HeaderCondition[] = [];
+      for (const [name, value] of Object.entries(map)) {
+        if (!HEADER_NAME.test(name)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)} is not a header name`, path: [name] });
+          continue;
+        }
+        const parsed = globs.safeParse(value);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [name, ...issue.path.map(String)] });
+        } else out.push({ name: name.toLowerCase(), patterns: parsed.data });
+      }
+      if (out.length === 0 && Object.keys(map).length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+      return out;
+    })
+);
+
+const verdictConditions = (
+  z
+    .record(z.string(), z.unknown(), { error: 'must be a map of verdict name to accepted statuses' })
+    .transform((map, ctx) => {
+      const out: Partial<Record<VerdictName, VerdictStatus[]>> = {};
+      for (const [key, value] of Object.entries(map)) {
+        const name = key.toLowerCase() as VerdictName;
+        if (!VERDICT_NAMES.includes(name)) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(key)} is not a verdict (${VERDICT_NAMES.join(', ')})`, path: [key] });
+          continue;
+        }
+        const list = stringList.safeParse(value);
+        if (!list.success) {
+          ctx.addIssue({ code: 'custom', message: list.error.issues[0].message, path: [key] });
+          continue;
+        }
+        const statuses: VerdictStatus[] = [];
+        list.data.forEach((s, i) => {
+          const status = s.toUpperCase() as VerdictStatus;
+          if (VERDICT_STATUSES.includes(status)) statuses.push(status);
+          else ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a verdict status (${VERDICT_STATUSES.join(', ')})`, path: [key, i] });
+        });
+        out[name] = statuses;
+      }
+      if (Object.keys(map).length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+      return out;
+    })
+);
+
+const itemSchema = z.object({
+  ruleId: z
+    .string({ error: 'is required and must be a string' })
+    .min(1, 'must not be empty')
+    .max(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`),
+  enabled: optional(z.boolean({ error: 'must be a boolean (true or false)' })),
+  priority: optional(z.preprocess(toNumber, z.number({ error: 'must be a number' }).finite('must be a finite number'))),
+  description: optional(oneLine(MAX_DESCRIPTION_LENGTH)),
+  activeFrom: optional(instant),
+  activeUntil: optional(instant),
+  recipients: addressPatternsOf(listOf('is required: list the recipient patterns the rule covers')),
+  senders: optional(addressPatterns),
+  fromHeader: optional(addressPatterns),
+  subject: optional(globs),
+  headers: optional(headerConditions),
+  minSizeBytes: optional(sizeBytes),
+  maxSizeBytes: optional(sizeBytes),
+  attachmentNames: optional(globs),
+  attachmentTypes: optional(globs),
+  verdicts: optional(verdictConditions),
+  action: z.preprocess(
+    (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+    z.enum(['bounce', 'allow'], {
+      error: (iss) => (iss.input === undefined ? 'is required: "bounce" or "allow"' : `must be "bounce" or "allow" (got ${JSON.stringify(iss.input)})`),
+    }),
+  ),
+  bounceType: optional(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? (BOUNCE_TYPES.find((t) => t.toLowerCase() === v.toLowerCase()) ?? v) : v),
+      z.enum(BOUNCE_TYPES as [BounceType, ...BounceType[]], { error: `must be one of ${BOUNCE_TYPES.join(', ')}` }),
+    ),
+  ),
+  status: optional(
+    z
+      .string({ error: 'must be a string like "5.1.1"' })
+      .regex(/^[245]\.\d{1,3}\.\d{1,3}$/, 'must be an RFC 3463 status like "5.1.1"')
+      .refine((s) => !s.startsWith('2'), 'must be 4.x.x (temporary) or 5.x.x (permanent): 2.x.x means success'),
+  ),
+  diagnosticCode: optional(oneLine(MAX_DIAGNOSTIC_CODE_LENGTH)),
+  explanation: optional(oneLine(MAX_EXPLANATION_LENGTH)),
+});
+
+// --- unknown attributes ------------------------------------------------------
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * Known field an unknown attribute was probably meant to be. A misspelt
+ * condition (`sender`, `Subject`) would otherwise be ignored and the rule would
+ * match more mail than its author meant, so such items are refused.
+ */
+function likelyTypoOf(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const field of RULE_FIELDS) {
+    if (field.toLowerCase() === lower || (lower.length >= 4 && editDistance(lower, field.toLowerCase()) <= 2)) return field;
+  }
+  return undefined;
+}
+
+// --- entry point -------------------------------------------------------------
+
+/**
+ * Validates one unmarshalled item. Unknown attributes are ignored with a
+ * warning, unless they look like a misspelt field name (then the item is
+ * invalid). Bounce fields on an `allow` rule are ignored with a warning.
+ */
+export function parseRule(item: unknown): RuleParseResult {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return { ok: false, errors: [{ field: '(item)', reason: 'must be a map of attributes' }], warnings: [] };
+  }
+  const record = item as Record<string, unknown>;
+  const ruleId = typeof record.ruleId === 'string' && record.ruleId !== '' ? record.ruleId : undefined;
+  const errors: RuleIssue[] = [];
+  const warnings: RuleIssue[] = [];
+  const issue = (field: string, reason: string): RuleIssue => (ruleId === undefined ? { field, reason } : { ruleId, field, reason });
+
+  for (const key of Object.keys(record)) {
+    if ((RULE_FIELDS as readonly string[]).includes(key)) continue;
+    const meant = likelyTypoOf(key);
+    if (meant) errors.push(issue(key, `unknown attribute ${JSON.stringify(key)}: did you mean "${meant}"?`));
+    else warnings.push(issue(key, `unknown attribute ${JSON.stringify(key)} is ignored`));
+  }
+
+  const parsed = itemSchema.safeParse(record);
+  if (!parsed.success) {
+    for (const zi of parsed.error.issues) {
+      errors.push(issue(zi.path.length ? zi.path.map(String).join('.') : '(item)', zi.message));
+    }
+  }
+  if (!parsed.success || errors.length > 0) return { ok: false, ruleId, errors, warnings };
+
+  const d = parsed.data;
+  if (d.activeFrom !== undefined && d.activeUntil !== undefined && d.activeFrom >= d.activeUntil) {
+    errors.push(issue('activeUntil', 'must be later than activeFrom'));
+  }
+  if (d.minSizeBytes !== undefined && d.maxSizeBytes !== undefined && d.minSizeBytes > d.maxSizeBytes) {
+    errors.push(issue('maxSizeBytes', 'must not be smaller than minSizeBytes'));
+  }
+  if (errors.length > 0) return { ok: false, ruleId, errors, warnings };
+
+  let bounce: BounceSpec | undefined;
+  if (d.action === 'bounce') {
+    const bounceType = d.bounceType ?? 'DoesNotExist';
+    const status = d.status ?? DEFAULT_STATUS[bounceType];
+    bounce = {
+      bounceType,
+      status,
+      action: status.startsWith('4') ? 'delayed' : 'failed',
+      ...(d.diagnosticCode !== undefined ? { diagnosticCode: d.diagnosticCode } : {}),
+      ...(d.explanation !== undefined ? { explanation: d.explanation } : {}),
+    };
+  } else {
+    for (const field of BOUNCE_FIELDS) {
+      if (d[field] !== undefined) warnings.push(issue(field, `${field} is ignored on an allow rule`));
+    }
+  }
+
+  const rule: Rule = {
+    ruleId: d.ruleId,
+    enabled: d.enabled ?? true,
+    priority: d.priority ?? DEFAULT_PRIORITY,
+    description: d.description,
+    activeFrom: d.activeFrom,
+    activeUntil: d.activeUntil,
+    recipients: d.recipients,
+    senders: d.senders,
+    fromHeader: d.fromHeader,
+    subject: d.subject,
+    headers: d.headers,
+    minSizeBytes: d.minSizeBytes,
+    maxSizeBytes: d.maxSizeBytes,
+    attachmentNames: d.attachmentNames,
+    attachmentTypes: d.attachmentTypes,
+    verdicts: d.verdicts,
+    action: d.action,
+    bounce,
+  };
+  return { ok: true, rule, warnings };
+}
