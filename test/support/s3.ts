@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb/dynamodb-local';
+import { LOCAL_REGION } from '../../local/dynamodb/dynamodb-local';
+
+/** s3rver's built-in account; it checks signatures against it. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /** The part of s3rver's (untyped) API the tests use. */
 interface S3rverInstance {
@@ -43,7 +46,7 @@ export async function startLocalS3(): Promise<LocalS3> {
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
   const client = () => {
-    const c = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+    const c = new S3Client({ endpoint, region: LOCAL_REGION, credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
     clients.push(c);
     return c;
   };
