@@ -1,0 +1,79 @@
+/**
+ * A local S3-compatible server (s3rver) standing in for the bucket the
+ * receipt rule's S3 action writes to, plus the "S3 action" itself: storing a
+ * received message at `<prefix><messageId>`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+/** s3rver checks request signatures against its built-in account. */
+// Not frozen: the SDK tags the credentials object it is given.
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** The part of s3rver's (untyped) API used here. */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<unknown>;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+  configureBuckets: Array<{ name: string }>;
+}) => S3rverInstance;
+
+export interface LocalS3Server {
+  /** `http://127.0.0.1:<port>`, for a path-style S3Client. */
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** Where objects live on disk. */
+  readonly directory: string;
+  /** Stops the server; removes the directory unless it was given. */
+  stop(): Promise<void>;
+}
+
+export interface LocalS3ServerOptions {
+  readonly bucket: string;
+  /** 0 picks a free port. @default 0 */
+  readonly port?: number;
+  /** Keep objects here. @default a temp directory removed on stop */
+  readonly directory?: string;
+}
+
+/** Starts s3rver on 127.0.0.1 with the bucket created. */
+export async function startLocalS3Server(options: LocalS3ServerOptions): Promise<LocalS3Server> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver ships no types
+  const S3rver = require('s3rver') as S3rverConstructor;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'ses-bouncer-local-s3-')));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: options.bucket }],
+  });
+  const address = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    bucket: options.bucket,
+    directory,
+    async stop() {
+      await server.close();
+      if (!options.directory) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What the receipt rule's S3 action does: stores the raw message at `<prefix><messageId>`. */
+export async function storeLikeS3Action(
+  client: S3Client,
+  target: { readonly bucket: string; readonly prefix: string },
+  messageId: string,
+  stored: Buffer,
+): Promise<void> {
+  await client.send(new PutObjectCommand({ Bucket: target.bucket, Key: `${target.prefix}${messageId}`, Body: stored }));
+}
