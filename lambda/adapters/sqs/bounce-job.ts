@@ -34,7 +34,7 @@ export function parseBounceJob(body: string): BounceJob {
   try {
     json = JSON.parse(body);
   } catch (error) {
-    throw new InvalidBounceJobError(`bounce job body is not JSON (starts with ${JSON.stringify(body.slice(0, 20))})`, undefined, {
+    throw new InvalidBounceJobError(`bounce job body is not json (starts with ${JSON.stringify(body.slice(0, 20))})`, undefined, {
       cause: error,
     });
   }

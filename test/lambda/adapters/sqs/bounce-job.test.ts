@@ -1,0 +1,54 @@
+import { InvalidBounceJobError, parseBounceJob } from '../../../../lambda/adapters/sqs/bounce-job';
+import { ValidationError } from '../../../../lambda/commons/errors';
+
+const valid = {
+  messageId: 'msg-0001',
+  receivedAt: '2026-11-26T10:00:00.000Z',
+  sender: '',
+  recipients: [{ recipient: 'bob@example.com', ruleId: 'r1', bounce: { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed', explanation: 'gone' } }],
+};
+
+function fieldOf(body: string): string | undefined {
+  try {
+    parseBounceJob(body);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidBounceJobError);
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as InvalidBounceJobError).field;
+  }
+  throw new Error('expected the body to be refused');
+}
+
+describe('bounce-job', () => {
+  describe('parseBounceJob', () => {
+    it('returns the job when the body is a valid job', () => {
+      expect(parseBounceJob(JSON.stringify(valid))).toEqual(valid);
+    });
+
+    it('accepts a receipt time with an offset', () => {
+      expect(parseBounceJob(JSON.stringify({ ...valid, receivedAt: '2026-11-26T10:00:00+02:00' })).receivedAt).toBe('2026-11-26T10:00:00+02:00');
+    });
+
+    it('refuses a body that is not JSON', () => {
+      expect(() => parseBounceJob('not json')).toThrow('bounce job body is not json (starts with "not json")');
+    });
+
+    it('names the field when the job has no recipients', () => {
+      expect(fieldOf(JSON.stringify({ ...valid, recipients: [] }))).toBe('recipients');
+    });
+
+    it('names the field when a bounce type is unknown', () => {
+      const bad = { ...valid, recipients: [{ ...valid.recipients[0], bounce: { ...valid.recipients[0].bounce, bounceType: 'Nope' } }] };
+      expect(fieldOf(JSON.stringify(bad))).toBe('recipients.0.bounce.bounceType');
+    });
+
+    it('names the field when the receipt time is not ISO 8601', () => {
+      expect(fieldOf(JSON.stringify({ ...valid, receivedAt: 'Mon, 05 Aug 2019' }))).toBe('receivedAt');
+    });
+
+    it('names the field when the message id is missing', () => {
+      const { messageId: _, ...rest } = valid;
+      expect(fieldOf(JSON.stringify(rest))).toBe('messageId');
+    });
+  });
+});
