@@ -1,0 +1,173 @@
+/**
+ * RuleSource over the rules table: a paginated Scan, validated and compiled,
+ * cached in memory for `cacheMs`. Operators edit items by hand; an edit takes
+ * effect at the next refresh, without a redeploy.
+ */
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { SesBouncerError } from '../../commons/errors';
+import { logger as defaultLogger } from '../../commons/logger';
+import { MetricName, MetricUnit, metrics as defaultMetrics } from '../../commons/metrics';
+import { compileRules, type CompiledRules, type InvalidRule, type RuleCompilation } from '../../domain/rules';
+import type { RuleSource } from '../../ports';
+
+/** No rules can be served: the first load failed, or the last good one is older than `maxStaleMs`. */
+export class RulesUnavailableError extends SesBouncerError {}
+
+/** What the source logs; the project logger fits. */
+export interface RuleSourceLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** What the source counts; the project metrics instance fits. */
+export interface RuleSourceMetrics {
+  addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void;
+}
+
+export interface DynamoDbRuleSourceOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** How long a load is served before the next one (config `rulesCacheMs`). */
+  readonly cacheMs: number;
+  /**
+   * How long past `cacheMs` a stale index may still be served while loads
+   * fail. Beyond it the source throws rather than apply rules an operator may
+   * have removed long ago. @default 15 minutes
+   */
+  readonly maxStaleMs?: number;
+  /** Wait between failed reloads while serving stale rules. @default min(cacheMs, 10 s) */
+  readonly retryMs?: number;
+  /** Epoch ms. @default Date.now */
+  readonly now?: () => number;
+  readonly logger?: RuleSourceLogger;
+  readonly metrics?: RuleSourceMetrics;
+}
+
+/** The project logger behind the small interface this source needs. */
+const projectLogger: RuleSourceLogger = {
+  info: (message, extra) => defaultLogger.info(message, (extra ?? {}) as Record<string, string>),
+  warn: (message, extra) => defaultLogger.warn(message, (extra ?? {}) as Record<string, string>),
+  error: (message, extra) => defaultLogger.error(message, (extra ?? {}) as Record<string, string>),
+};
+
+interface Loaded {
+  readonly rules: CompiledRules;
+  readonly loadedAt: number;
+}
+
+/** Reads every item of the rules table, one page at a time. */
+async function scanAll(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let exclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: exclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    exclusiveStartKey = page.LastEvaluatedKey;
+  } while (exclusiveStartKey);
+  return items;
+}
+
+/**
+ * Unmarshalls every item; numbers stay wrapped (the schema converts them) so
+ * a huge number fails one item, not the load. An item that cannot be
+ * unmarshalled at all is reported like an invalid one.
+ */
+function toPlain(items: readonly Record<string, AttributeValue>[]): { plain: unknown[]; unreadable: InvalidRule[] } {
+  const plain: unknown[] = [];
+  const unreadable: InvalidRule[] = [];
+  items.forEach((item, index) => {
+    try {
+      plain.push(unmarshall(item, { wrapNumbers: true }));
+    } catch (error) {
+      const ruleId = item.ruleId?.S;
+      const reason = `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+      unreadable.push({ ruleId, index, errors: [{ ruleId, field: '(item)', reason }] });
+    }
+  });
+  return { plain, unreadable };
+}
+
+export class DynamoDbRuleSource implements RuleSource {
+  private readonly maxStaleMs: number;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+  private readonly log: RuleSourceLogger;
+  private readonly metrics: RuleSourceMetrics;
+  private loaded?: Loaded;
+  private inflight?: Promise<CompiledRules>;
+  private retryAfter = 0;
+
+  constructor(private readonly options: DynamoDbRuleSourceOptions) {
+    this.maxStaleMs = options.maxStaleMs ?? 15 * 60_000;
+    this.retryMs = options.retryMs ?? Math.min(options.cacheMs, 10_000);
+    this.now = options.now ?? Date.now;
+    this.log = options.logger ?? projectLogger;
+    this.metrics = options.metrics ?? defaultMetrics;
+  }
+
+  /**
+   * The current rules: cached ones while fresh, else one shared reload.
+   * When a reload fails the previous rules are served (and the failure
+   * logged) for up to `cacheMs + maxStaleMs` after their load.
+   */
+  current(): Promise<CompiledRules> {
+    const now = this.now();
+    const loaded = this.loaded;
+    if (loaded && now - loaded.loadedAt < this.options.cacheMs) return Promise.resolve(loaded.rules);
+    if (loaded && now < this.retryAfter && now - loaded.loadedAt < this.options.cacheMs + this.maxStaleMs) {
+      return Promise.resolve(loaded.rules);
+    }
+    this.inflight ??= this.reload().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async reload(): Promise<CompiledRules> {
+    const startedAt = this.now();
+    let compilation: RuleCompilation;
+    try {
+      const items = await scanAll(this.options.client, this.options.tableName);
+      const { plain, unreadable } = toPlain(items);
+      const compiled = compileRules(plain);
+      compilation = unreadable.length ? { ...compiled, invalid: [...compiled.invalid, ...unreadable] } : compiled;
+    } catch (error) {
+      return this.serveStale(error, startedAt);
+    }
+    this.report(compilation);
+    this.loaded = { rules: compilation.rules, loadedAt: startedAt };
+    this.retryAfter = 0;
+    return compilation.rules;
+  }
+
+  private serveStale(error: unknown, now: number): CompiledRules {
+    const loaded = this.loaded;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (loaded && now - loaded.loadedAt < this.options.cacheMs + this.maxStaleMs) {
+      this.retryAfter = now + this.retryMs;
+      this.log.error('rules reload failed; serving the previous rules', {
+        table: this.options.tableName,
+        ageMs: now - loaded.loadedAt,
+        error: reason,
+      });
+      return loaded.rules;
+    }
+    const detail = loaded ? `the last good load is ${now - loaded.loadedAt} ms old` : 'no rules were loaded before';
+    throw new RulesUnavailableError(`cannot load rules from table "${this.options.tableName}" and ${detail}: ${reason}`, { cause: error });
+  }
+
+  /** Logs each skipped item once per load, with its ruleId and reasons, and counts them. */
+  private report(c: RuleCompilation): void {
+    for (const bad of c.invalid) {
+      this.log.warn('invalid rule skipped', {
+        ruleId: bad.ruleId ?? `(item ${bad.index} without ruleId)`,
+        problems: bad.errors.map((e) => `${e.field}: ${e.reason}`),
+      });
+    }
+    for (const w of c.warnings) this.log.warn('rule attribute ignored', { ruleId: w.ruleId, field: w.field, reason: w.reason });
+    this.metrics.addMetric(MetricName.InvalidRules, MetricUnit.Count, c.invalid.length);
+    this.log.info('rules loaded', { table: this.options.tableName, rules: c.rules.size, invalid: c.invalid.length, disabled: c.disabled });
+  }
+}
