@@ -772,9 +772,9 @@ interface ResolvedProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** SES names are at most 64 characters; stack names may be longer. */
+/** SES names have fewer than 64 characters; stack names may be longer. */
 function defaultName(stackName: string, suffix: string): string {
-  const base = stackName.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63 - suffix.length).replace(/[._-]+$/, '');
+  const base = stackName.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 62 - suffix.length).replace(/[._-]+$/, '');
   return `${base}-${suffix}`;
 }
 
@@ -799,9 +799,9 @@ function resolveProps(props: SesBouncerProps, stackName: string): ResolvedProps 
     throw new ConfigError('useExistingRuleSet needs ruleSetName, the name of the existing rule set (got undefined)');
   }
   const ruleSetName = props.ruleSetName ?? defaultName(stackName, 'rule-set');
-  checkPattern('ruleSetName', ruleSetName, SES_NAME, 'up to 64 letters, digits, ".", "_" or "-", starting and ending alphanumeric');
+  checkPattern('ruleSetName', ruleSetName, SES_NAME, 'at most 63 letters, digits, ".", "_" or "-", starting and ending alphanumeric');
   const ruleName = props.ruleName ?? defaultName(stackName, 'bouncer');
-  checkPattern('ruleName', ruleName, SES_NAME, 'up to 64 letters, digits, ".", "_" or "-", starting and ending alphanumeric');
+  checkPattern('ruleName', ruleName, SES_NAME, 'at most 63 letters, digits, ".", "_" or "-", starting and ending alphanumeric');
   const mailPrefix = props.mailPrefix ?? 'mail/';
   checkPattern('mailPrefix', mailPrefix, /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/, 'a key prefix ending with "/", like mail/');
   const retentionDays = props.retentionDays ?? 30;

@@ -16,7 +16,7 @@ export const HOST_NAME =
  */
 export const RECIPIENT = /^([^\s@<>"]+@)?\.?[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$/;
 
-/** SES receipt rule and rule set names: letters, digits, `.`, `_`, `-`; under 64 chars; alphanumeric ends. */
+/** SES receipt rule and rule set names: letters, digits, `.`, `_`, `-`; at most 63 chars; alphanumeric ends. */
 export const SES_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 
 /** An SES identity ARN, as `BOUNCE_SENDER_ARN` expects. */

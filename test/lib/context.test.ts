@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { TlsPolicy } from 'aws-cdk-lib/aws-ses';
+import { ConfigError } from '../../lambda/commons/errors';
+import { CONTEXT_KEYS, readContext } from '../../lib/context';
+
+const REQUIRED = {
+  'ses-bouncer:recipients': ['example.com'],
+  'ses-bouncer:bounceSender': 'mailer-daemon@example.com',
+};
+
+const read = (context: Record<string, unknown>) => readContext(new App({ context }).node);
+
+describe('context', () => {
+  describe('readContext', () => {
+    it('reads the default context of cdk.json into valid props', () => {
+      const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+        context: Record<string, unknown>;
+      };
+      expect(read(cdkJson.context)).toMatchObject({
+        recipients: ['example.com'],
+        bounceSender: 'mailer-daemon@example.com',
+        reportingMta: 'mx.example.com',
+      });
+    });
+
+    it('accepts the strings `-c key=value` gives: JSON lists, comma lists, booleans and numbers', () => {
+      const props = read({
+        'ses-bouncer:recipients': '["example.com", "info@example.org"]',
+        'ses-bouncer:bounceSender': 'mailer-daemon@example.com',
+        'ses-bouncer:activateRuleSet': 'true',
+        'ses-bouncer:logAddresses': 'false',
+        'ses-bouncer:retentionDays': '14',
+        'ses-bouncer:senderBudgetPerAddress': '0',
+        'ses-bouncer:tlsPolicy': 'require',
+        'ses-bouncer:sendReservedConcurrency': 'none',
+      });
+      expect(props).toMatchObject({
+        recipients: ['example.com', 'info@example.org'],
+        activateRuleSet: true,
+        logAddresses: false,
+        retentionDays: 14,
+        senderBudgetPerAddress: 0,
+        tlsPolicy: TlsPolicy.REQUIRE,
+        sendReservedConcurrency: null,
+      });
+      expect(read({ ...REQUIRED, 'ses-bouncer:recipients': 'example.com, .example.net' }).recipients).toEqual([
+        'example.com',
+        '.example.net',
+      ]);
+    });
+
+    it('leaves unset keys undefined so the construct applies its defaults', () => {
+      const props = read(REQUIRED);
+      for (const key of Object.keys(CONTEXT_KEYS).filter((k) => k !== 'recipients' && k !== 'bounceSender')) {
+        expect(props[key as keyof typeof props]).toBeUndefined();
+      }
+    });
+
+    it.each<[string, Record<string, unknown>, RegExp]>([
+      ['recipients is missing', { 'ses-bouncer:recipients': undefined }, /context ses-bouncer:recipients is required/],
+      ['bounceSender is missing', { 'ses-bouncer:bounceSender': '' }, /context ses-bouncer:bounceSender is required/],
+      ['recipients is broken JSON', { 'ses-bouncer:recipients': '["a"' }, /not a valid JSON list \(got "\[\\"a\\""\)/],
+      ['recipients holds numbers', { 'ses-bouncer:recipients': [1] }, /must be a list of strings \(got \[1\]\)/],
+      ['a boolean is "yes"', { 'ses-bouncer:activateRuleSet': 'yes' }, /ses-bouncer:activateRuleSet must be true or false \(got "yes"\)/],
+      ['a number is "ten"', { 'ses-bouncer:retentionDays': 'ten' }, /ses-bouncer:retentionDays must be a whole number \(got "ten"\)/],
+      ['invocationType is unknown', { 'ses-bouncer:invocationType': 'event' }, /invocationType must be one of Event, RequestResponse \(got "event"\)/],
+      ['tlsPolicy is unknown', { 'ses-bouncer:tlsPolicy': 'always' }, /tlsPolicy must be one of optional, require \(got "always"\)/],
+      ['a key is misspelt', { 'ses-bouncer:recipient': ['x.com'] }, /unknown context key "ses-bouncer:recipient"/],
+    ])('throws a ConfigError naming the key when %s', (_case, context, message) => {
+      const merged = { ...REQUIRED, ...context };
+      expect(() => read(merged)).toThrow(ConfigError);
+      expect(() => read(merged)).toThrow(message);
+    });
+  });
+});
