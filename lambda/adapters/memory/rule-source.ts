@@ -5,7 +5,7 @@
 import { compileRules, type CompiledRules, type RuleCompilation } from '../../domain/rules';
 import type { RuleSource } from '../../ports';
 
-export class InMemoryRuleSource implements RuleSource {
+export class MemoryRuleSource implements RuleSource {
   private readonly items = new Map<string, unknown>();
   private readonly unkeyed: unknown[] = [];
   private compiled?: RuleCompilation;

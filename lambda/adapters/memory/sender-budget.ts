@@ -6,18 +6,18 @@
 import { budgetAddress } from '../../domain/rules';
 import type { SenderBudget } from '../../ports';
 
-export interface InMemorySenderBudgetLimits {
+export interface MemorySenderBudgetLimits {
   readonly perAddress: number;
   readonly perDomain: number;
   readonly windowMs: number;
 }
 
-export class InMemorySenderBudget implements SenderBudget {
+export class MemorySenderBudget implements SenderBudget {
   private window = -1;
   private readonly domains = new Map<string, number>();
   private readonly addresses = new Map<string, number>();
 
-  constructor(private readonly limits: InMemorySenderBudgetLimits) {}
+  constructor(private readonly limits: MemorySenderBudgetLimits) {}
 
   async consume(sender: string, now: Date): Promise<boolean> {
     const { perAddress, perDomain, windowMs } = this.limits;

@@ -1,0 +1,195 @@
+import type { MessageFacts } from '../../../../lambda/domain/model';
+import { compileRules } from '../../../../lambda/domain/rules/compile';
+
+const NOW = new Date('2026-06-01T12:00:00Z');
+
+function facts(overrides: Partial<MessageFacts> = {}): MessageFacts {
+  return {
+    messageId: 'm-1',
+    receivedAt: NOW.toISOString(),
+    sender: 'sender@sender.example',
+    recipients: ['alice@example.com'],
+    verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
+    headers: [
+      { name: 'From', value: '"Doe, John" <john@sender.example>' },
+      { name: 'Subject', value: 'Quarterly invoice' },
+    ],
+    headersComplete: true,
+    ...overrides,
+  };
+}
+
+const bounce = (extra: Record<string, unknown> = {}) => ({ ruleId: 'r', recipients: ['alice@example.com'], action: 'bounce', ...extra });
+const decide = (items: unknown[], f: MessageFacts = facts(), now = NOW) => compileRules(items).rules.evaluate(f, now);
+const actionsOf = (items: unknown[], f?: MessageFacts) => decide(items, f).map((d) => d.action);
+
+describe('compile', () => {
+  describe('compileRules', () => {
+    it('skips and reports an invalid item without affecting the valid ones', () => {
+      const c = compileRules([bounce({ ruleId: 'good' }), { ruleId: 'bad', recipients: ['alice@example.com'], action: 'bounce', bounceType: 'Nope' }]);
+      expect(c.rules.size).toBe(1);
+      expect(c.invalid).toEqual([{ ruleId: 'bad', index: 1, errors: [expect.objectContaining({ ruleId: 'bad', field: 'bounceType' })] }]);
+    });
+
+    it('never bounces on an invalid item', () => {
+      expect(actionsOf([{ ruleId: 'bad', recipients: ['alice@example.com'], action: 'bounce', status: '9.9.9' }])).toEqual(['default']);
+    });
+
+    it('reports a duplicate ruleId and keeps the first item', () => {
+      const c = compileRules([bounce({ ruleId: 'x' }), { ...bounce({ ruleId: 'x' }), action: 'allow' }]);
+      expect(c.invalid[0].errors[0].reason).toMatch(/duplicate ruleId "x"/);
+      expect(c.rules.evaluate(facts(), NOW)[0].action).toBe('bounce');
+    });
+
+    it('leaves disabled rules out of the index and counts them', () => {
+      const c = compileRules([bounce({ enabled: false })]);
+      expect(c.rules.size).toBe(0);
+      expect(c.disabled).toBe(1);
+      expect(c.rules.evaluate(facts(), NOW)[0].action).toBe('default');
+    });
+
+    it('compiles and evaluates 100,000 per-address rules correctly', () => {
+      const items = Array.from({ length: 100_000 }, (_, i) => ({ ruleId: `r${i}`, recipients: [`user${i}@example.com`], action: 'bounce', priority: i % 3 }));
+      items.push({ ruleId: 'catch-domain', recipients: ['retired.example'], action: 'bounce', priority: 500 });
+      const { rules, invalid } = compileRules(items);
+      expect(invalid).toHaveLength(0);
+      expect(rules.size).toBe(100_001);
+      const out = rules.evaluate(facts({ recipients: ['user99999@example.com', 'USER42+x@example.com', 'nobody@example.com', 'x@retired.example'] }), NOW);
+      expect(out.map((d) => ('ruleId' in d ? d.ruleId : d.action))).toEqual(['r99999', 'r42', 'default', 'catch-domain']);
+    });
+  });
+
+  describe('evaluate', () => {
+    it('bounces with the defaults of DoesNotExist when a bounce rule matches', () => {
+      expect(decide([bounce()])).toEqual([
+        { recipient: 'alice@example.com', action: 'bounce', ruleId: 'r', bounce: { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed' } },
+      ]);
+    });
+
+    it('returns the default deliver decision when no rule matches the recipient', () => {
+      expect(decide([bounce()], facts({ recipients: ['bob@example.com'] }))).toEqual([
+        { recipient: 'bob@example.com', action: 'default', defaultAction: 'deliver' },
+      ]);
+    });
+
+    it('decides each recipient separately, in the order of the envelope', () => {
+      expect(actionsOf([bounce()], facts({ recipients: ['bob@example.com', 'alice@example.com'] }))).toEqual(['default', 'bounce']);
+    });
+
+    it('lets the lower priority number decide first', () => {
+      const out = decide([bounce({ ruleId: 'b', priority: 5 }), { ruleId: 'a', recipients: ['example.com'], action: 'allow', priority: 1 }]);
+      expect(out[0]).toMatchObject({ action: 'allow', ruleId: 'a' });
+    });
+
+    it('breaks priority ties by ruleId', () => {
+      const out = decide([bounce({ ruleId: 'zeta' }), { ruleId: 'alpha', recipients: ['alice@example.com'], action: 'allow' }]);
+      expect(out[0]).toMatchObject({ ruleId: 'alpha' });
+    });
+
+    it('merges exact, domain and wildcard candidates into one priority order', () => {
+      const out = decide([
+        { ruleId: 'exact', recipients: ['alice@example.com'], action: 'bounce', priority: 30 },
+        { ruleId: 'domain', recipients: ['example.com'], action: 'bounce', priority: 20 },
+        { ruleId: 'wild', recipients: ['a*@*.com'], action: 'bounce', priority: 10 },
+      ]);
+      expect(out[0]).toMatchObject({ ruleId: 'wild' });
+    });
+
+    it('skips a rule before its activeFrom and from its activeUntil on', () => {
+      const items = [bounce({ activeFrom: '2026-06-01T12:00:00Z', activeUntil: '2026-06-02' })];
+      expect(decide(items, facts(), new Date('2026-06-01T11:59:59Z'))[0].action).toBe('default');
+      expect(decide(items, facts(), NOW)[0].action).toBe('bounce');
+      expect(decide(items, facts(), new Date('2026-06-02T00:00:00Z'))[0].action).toBe('default');
+    });
+
+    it('derives status 4.0.0 and DSN action delayed from TemporaryFailure', () => {
+      expect(decide([bounce({ bounceType: 'TemporaryFailure' })])[0]).toMatchObject({ bounce: { status: '4.0.0', action: 'delayed' } });
+    });
+
+    it('requires every condition to hold', () => {
+      expect(actionsOf([bounce({ senders: ['sender.example'], subject: '*nothing*' })])).toEqual(['default']);
+      expect(actionsOf([bounce({ senders: ['sender.example'], subject: '*invoice*' })])).toEqual(['bounce']);
+    });
+
+    it('matches the envelope sender, not the From header, with senders', () => {
+      expect(actionsOf([bounce({ senders: ['john@sender.example'] })])).toEqual(['default']);
+      expect(actionsOf([bounce({ fromHeader: ['john@sender.example'] })])).toEqual(['bounce']);
+    });
+
+    it('matches header names case-insensitively and any of several headers of a name', () => {
+      const f = facts({ headers: [{ name: 'x-tag', value: 'one' }, { name: 'X-Tag', value: 'two' }] });
+      expect(actionsOf([bounce({ headers: { 'X-TAG': 'two' } })], f)).toEqual(['bounce']);
+    });
+
+    it('does not match a header pattern when the header is absent', () => {
+      expect(actionsOf([bounce({ headers: { 'List-Id': '*' } })])).toEqual(['default']);
+    });
+
+    it('matches the decoded text of an RFC 2047 encoded subject', () => {
+      const f = facts({ headers: [{ name: 'Subject', value: '=?UTF-8?B?UmVjaG51bmcgZsO8cg==?= Mai' }] });
+      expect(actionsOf([bounce({ subject: 'rechnung für*' })], f)).toEqual(['bounce']);
+    });
+
+    it('matches accepted verdict statuses', () => {
+      expect(actionsOf([bounce({ verdicts: { dkim: ['FAIL', 'GRAY'] } })])).toEqual(['default']);
+      expect(actionsOf([bounce({ verdicts: { dkim: ['pass'] } })])).toEqual(['bounce']);
+    });
+
+    it('matches size bounds inclusively', () => {
+      expect(actionsOf([bounce({ minSizeBytes: 100, maxSizeBytes: 200 })], facts({ sizeBytes: 200 }))).toEqual(['bounce']);
+      expect(actionsOf([bounce({ minSizeBytes: 100 })], facts({ sizeBytes: 99 }))).toEqual(['default']);
+    });
+
+    it('matches attachment names and types', () => {
+      const f = facts({ attachments: [{ filename: 'Setup.EXE', contentType: 'application/octet-stream', sizeBytes: 10 }] });
+      expect(actionsOf([bounce({ attachmentNames: ['*.exe'] })], f)).toEqual(['bounce']);
+      expect(actionsOf([bounce({ attachmentTypes: ['application/pdf'] })], f)).toEqual(['default']);
+    });
+
+    it('does not bounce on a size condition when the size was not read', () => {
+      expect(actionsOf([bounce({ minSizeBytes: 0 })], facts({ sizeBytes: undefined }))).toEqual(['default']);
+    });
+
+    it('does not bounce on an attachment condition when the body was not parsed', () => {
+      expect(actionsOf([bounce({ attachmentNames: ['*'] })], facts({ attachments: undefined }))).toEqual(['default']);
+    });
+
+    it('stops at an allow rule that cannot be decided, so a later bounce rule cannot fire on missing data', () => {
+      const items = [
+        { ruleId: 'a-allow-big', recipients: ['alice@example.com'], action: 'allow', minSizeBytes: 1, priority: 1 },
+        bounce({ ruleId: 'b-bounce', priority: 2 }),
+      ];
+      expect(actionsOf(items, facts({ sizeBytes: undefined }))).toEqual(['default']);
+      expect(actionsOf(items, facts({ sizeBytes: 0 }))).toEqual(['bounce']);
+    });
+
+    it('still bounces on a header found in a truncated block, and not on one missing from it', () => {
+      const partial = facts({ headersComplete: false });
+      expect(actionsOf([bounce({ subject: '*invoice*' })], partial)).toEqual(['bounce']);
+      expect(actionsOf([bounce({ headers: { 'X-Late': '*' } })], partial)).toEqual(['default']);
+    });
+  });
+
+  describe('needsFor', () => {
+    const rules = compileRules([
+      { ruleId: 'h', recipients: ['alice@example.com'], action: 'bounce', subject: '*x*' },
+      { ruleId: 's', recipients: ['example.com'], action: 'bounce', maxSizeBytes: 10 },
+      { ruleId: 'b', recipients: ['bob@example.org'], action: 'bounce', attachmentTypes: ['*'] },
+      { ruleId: 'plain', recipients: ['carol@example.net'], action: 'bounce', priority: 1 },
+      { ruleId: 'after-plain', recipients: ['example.net'], action: 'bounce', attachmentNames: ['*'], priority: 2 },
+    ]).rules;
+
+    it('needs nothing for recipients no rule covers', () => {
+      expect(rules.needsFor(['nobody@nowhere.example'])).toEqual({ headers: false, size: false, body: false });
+    });
+
+    it('unions the needs of every candidate rule', () => {
+      expect(rules.needsFor(['alice@example.com'])).toEqual({ headers: true, size: true, body: false });
+      expect(rules.needsFor(['bob@example.org', 'zed@example.com'])).toEqual({ headers: false, size: true, body: true });
+    });
+
+    it('ignores candidates behind a rule that matches on the recipient alone', () => {
+      expect(rules.needsFor(['carol@example.net'])).toEqual({ headers: false, size: false, body: false });
+    });
+  });
+});

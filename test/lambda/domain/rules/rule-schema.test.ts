@@ -1,0 +1,107 @@
+import { parseRule, type RuleParseResult } from '../../../../lambda/domain/rules/rule-schema';
+
+const base = { ruleId: 'r1', recipients: ['alice@example.com'], action: 'bounce' };
+const ok = (r: RuleParseResult) => {
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r;
+};
+const errorsOf = (item: unknown) => {
+  const r = parseRule(item);
+  if (r.ok) throw new Error('expected the item to be invalid');
+  return r.errors;
+};
+
+describe('rule-schema', () => {
+  describe('parseRule', () => {
+    it('applies the defaults: enabled, priority 100, DoesNotExist 5.1.1 failed', () => {
+      const { rule } = ok(parseRule(base));
+      expect(rule).toMatchObject({ enabled: true, priority: 100, bounce: { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed' } });
+    });
+
+    it.each([
+      ['MessageTooLarge', '5.3.4', 'failed'],
+      ['ExceededQuota', '5.2.2', 'failed'],
+      ['ContentRejected', '5.7.1', 'failed'],
+      ['TemporaryFailure', '4.0.0', 'delayed'],
+      ['Undefined', '5.0.0', 'failed'],
+    ])('derives the status of %s', (bounceType, status, action) => {
+      expect(ok(parseRule({ ...base, bounceType })).rule.bounce).toMatchObject({ bounceType, status, action });
+    });
+
+    it('derives the DSN action from an explicit 4.x.x status', () => {
+      expect(ok(parseRule({ ...base, status: '4.2.2' })).rule.bounce).toMatchObject({ status: '4.2.2', action: 'delayed' });
+    });
+
+    it('accepts what unmarshall produces: string sets, numbers and NULL', () => {
+      const r = ok(parseRule({ ...base, recipients: new Set(['a@example.com', 'example.org']), priority: 7, subject: null }));
+      expect(r.rule.recipients).toHaveLength(2);
+      expect(r.rule.priority).toBe(7);
+      expect(r.rule.subject).toBeUndefined();
+    });
+
+    it('accepts a single string where a list is expected', () => {
+      expect(ok(parseRule({ ...base, recipients: 'example.org' })).rule.recipients[0].kind).toBe('domain');
+    });
+
+    it('refuses an item without recipients, naming the field', () => {
+      expect(errorsOf({ ruleId: 'r1', action: 'bounce' })).toEqual([{ ruleId: 'r1', field: 'recipients', reason: expect.stringMatching(/is required/) }]);
+    });
+
+    it('refuses a missing action', () => {
+      expect(errorsOf({ ruleId: 'r1', recipients: ['a@example.com'] })[0]).toMatchObject({ field: 'action' });
+    });
+
+    it('refuses an unknown bounceType', () => {
+      expect(errorsOf({ ...base, bounceType: 'Gone' })[0]).toMatchObject({ field: 'bounceType', reason: expect.stringMatching(/DoesNotExist/) });
+    });
+
+    it('refuses a malformed or 2.x.x status', () => {
+      expect(errorsOf({ ...base, status: '5.1' })[0]).toMatchObject({ field: 'status' });
+      expect(errorsOf({ ...base, status: '2.0.0' })[0]).toMatchObject({ field: 'status', reason: expect.stringMatching(/success/) });
+    });
+
+    it('refuses a bad pattern, naming its position in the list', () => {
+      expect(errorsOf({ ...base, recipients: ['a@example.com', 'bob'] })[0]).toMatchObject({ field: 'recipients.1' });
+    });
+
+    it('refuses CR or LF in the diagnostic code', () => {
+      expect(errorsOf({ ...base, diagnosticCode: 'smtp; 550\r\nInjected: yes' })[0]).toMatchObject({ field: 'diagnosticCode' });
+    });
+
+    it('refuses a diagnostic code longer than 2048 characters', () => {
+      expect(errorsOf({ ...base, diagnosticCode: 'x'.repeat(2049) })[0]).toMatchObject({ field: 'diagnosticCode' });
+    });
+
+    it('refuses an activeUntil that is not after activeFrom', () => {
+      expect(errorsOf({ ...base, activeFrom: '2026-02-01', activeUntil: '2026-01-01' })[0]).toMatchObject({ field: 'activeUntil' });
+    });
+
+    it('refuses a time without a zone', () => {
+      expect(errorsOf({ ...base, activeFrom: '2026-02-01T10:00:00' })[0]).toMatchObject({ field: 'activeFrom' });
+    });
+
+    it('refuses an unknown verdict name and status', () => {
+      const fields = errorsOf({ ...base, verdicts: { spf: ['PASS', 'OK'], arc: ['PASS'] } }).map((e) => e.field);
+      expect(fields).toEqual(expect.arrayContaining(['verdicts.spf.1', 'verdicts.arc']));
+    });
+
+    it('refuses a misspelt condition rather than ignore it and match too much', () => {
+      expect(errorsOf({ ...base, sender: 'x@example.com' })[0]).toMatchObject({ field: 'sender', reason: expect.stringMatching(/did you mean "senders"/) });
+    });
+
+    it('ignores an unrelated extra attribute with a warning', () => {
+      const r = ok(parseRule({ ...base, owner: 'it-team' }));
+      expect(r.warnings).toEqual([{ ruleId: 'r1', field: 'owner', reason: expect.stringMatching(/ignored/) }]);
+    });
+
+    it('warns about bounce fields on an allow rule', () => {
+      const r = ok(parseRule({ ...base, action: 'allow', status: '5.1.1' }));
+      expect(r.rule.bounce).toBeUndefined();
+      expect(r.warnings[0]).toMatchObject({ field: 'status' });
+    });
+
+    it('refuses an item that is not a map', () => {
+      expect(errorsOf('ruleId')).toEqual([{ field: '(item)', reason: expect.any(String) }]);
+    });
+  });
+});
