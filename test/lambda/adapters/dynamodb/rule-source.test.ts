@@ -1,0 +1,158 @@
+import { DeleteItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbRuleSource, RulesUnavailableError, type RuleSourceLogger } from '../../../../lambda/adapters/dynamodb/rule-source';
+import type { MessageFacts } from '../../../../lambda/domain/model';
+import { createTable, deleteTable, localDynamoDbClient, uniqueTableName } from '../../../support/dynamodb';
+
+const facts = (recipients: string[]): MessageFacts => ({
+  messageId: 'm-1',
+  receivedAt: '2026-06-01T12:00:00Z',
+  sender: 'sender@example.net',
+  recipients,
+  verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
+  headers: [],
+  headersComplete: true,
+});
+const NOW = new Date('2026-06-01T12:00:00Z');
+
+/** What an operator types: DynamoDB JSON through plain PutItem. */
+const operatorItem = (ruleId: string, recipients: string[], extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({
+  ruleId: { S: ruleId },
+  recipients: { SS: recipients },
+  action: { S: 'bounce' },
+  ...extra,
+});
+
+function recordingLogger() {
+  const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+  const logger: RuleSourceLogger = {
+    info: (message, extra) => lines.push({ level: 'info', message, extra }),
+    warn: (message, extra) => lines.push({ level: 'warn', message, extra }),
+    error: (message, extra) => lines.push({ level: 'error', message, extra }),
+  };
+  return { logger, lines };
+}
+
+function recordingMetrics() {
+  const values: { name: string; value: number }[] = [];
+  return { metrics: { addMetric: (name: string, _unit: unknown, value: number) => values.push({ name, value }) }, values };
+}
+
+describe('rule-source', () => {
+  let client: DynamoDBClient;
+  let table: string;
+  let clock: number;
+  const put = (item: Record<string, AttributeValue>) => client.send(new PutItemCommand({ TableName: table, Item: item }));
+
+  beforeEach(async () => {
+    client = localDynamoDbClient();
+    table = uniqueTableName('rules');
+    await createTable(client, table, 'ruleId');
+    clock = 1_000_000;
+  });
+
+  afterEach(async () => {
+    await deleteTable(client, table);
+    client.destroy();
+  });
+
+  const source = (extra: Partial<ConstructorParameters<typeof DynamoDbRuleSource>[0]> = {}) => {
+    const log = recordingLogger();
+    const m = recordingMetrics();
+    const s = new DynamoDbRuleSource({ client, tableName: table, cacheMs: 60_000, now: () => clock, logger: log.logger, metrics: m.metrics, ...extra });
+    return { s, lines: log.lines, metrics: m.values };
+  };
+
+  describe('DynamoDbRuleSource.current', () => {
+    it('loads items written with PutItem in DynamoDB JSON and evaluates them', async () => {
+      await put(operatorItem('former', ['former@example.com'], { priority: { N: '10' }, bounceType: { S: 'DoesNotExist' }, enabled: { BOOL: true } }));
+      await put(operatorItem('retired', ['old.example'], { recipients: { L: [{ S: 'old.example' }] }, status: { S: '5.1.2' } }));
+      const rules = await source().s.current();
+      expect(rules.size).toBe(2);
+      expect(rules.evaluate(facts(['Former@example.com', 'x@old.example', 'y@example.com']), NOW)).toEqual([
+        expect.objectContaining({ action: 'bounce', ruleId: 'former' }),
+        expect.objectContaining({ action: 'bounce', ruleId: 'retired', bounce: expect.objectContaining({ status: '5.1.2' }) }),
+        expect.objectContaining({ action: 'default' }),
+      ]);
+    });
+
+    it('reads every page of a table larger than one Scan page', async () => {
+      const padding = { description: { S: 'x'.repeat(1000) } };
+      const writes = Array.from({ length: 1200 }, (_, i) => put(operatorItem(`r${i}`, [`u${i}@example.com`], padding)));
+      for (let i = 0; i < writes.length; i += 100) await Promise.all(writes.slice(i, i + 100));
+      expect((await source().s.current()).size).toBe(1200);
+    });
+
+    it('skips, logs once per load and counts invalid items, keeping the valid ones', async () => {
+      await put(operatorItem('good', ['a@example.com']));
+      await put(operatorItem('bad-type', ['b@example.com'], { bounceType: { S: 'Gone' } }));
+      await put({ ruleId: { S: 'no-action' }, recipients: { SS: ['c@example.com'] } });
+      const { s, lines, metrics } = source();
+      const rules = await s.current();
+      await s.current();
+      expect(rules.size).toBe(1);
+      const warned = lines.filter((l) => l.message === 'invalid rule skipped').map((l) => l.extra?.ruleId).sort();
+      expect(warned).toEqual(['bad-type', 'no-action']);
+      expect(lines.find((l) => l.extra?.ruleId === 'bad-type')?.extra?.problems).toEqual([expect.stringMatching(/^bounceType: /)]);
+      expect(metrics).toEqual([{ name: 'InvalidRules', value: 2 }]);
+    });
+
+    it('serves the cached rules until the cache time has passed, then the edited ones', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source();
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
+      clock += 59_999;
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      clock += 1;
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+    });
+
+    it('drops a deleted rule after the cache time', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source();
+      expect((await s.current()).size).toBe(1);
+      await client.send(new DeleteItemCommand({ TableName: table, Key: { ruleId: { S: 'r' } } }));
+      clock += 60_000;
+      expect((await s.current()).size).toBe(0);
+    });
+
+    it('shares one load between concurrent callers', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      let scans = 0;
+      client.middlewareStack.add((next) => async (args) => {
+        scans++;
+        return next(args);
+      }, { step: 'initialize', name: 'countScans' });
+      const { s } = source();
+      const all = await Promise.all(Array.from({ length: 10 }, () => s.current()));
+      expect(scans).toBe(1);
+      expect(new Set(all).size).toBe(1);
+    });
+
+    it('keeps serving the previous rules, and logs, when a reload fails', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s, lines } = source({ maxStaleMs: 300_000 });
+      const first = await s.current();
+      await deleteTable(client, table);
+      clock += 60_000;
+      expect(await s.current()).toBe(first);
+      expect(lines.some((l) => l.level === 'error' && l.message.includes('serving the previous rules'))).toBe(true);
+      await createTable(client, table, 'ruleId');
+    });
+
+    it('gives up on stale rules after maxStaleMs and throws a named error', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source({ maxStaleMs: 300_000 });
+      await s.current();
+      await deleteTable(client, table);
+      clock += 60_000 + 300_000;
+      await expect(s.current()).rejects.toBeInstanceOf(RulesUnavailableError);
+      await createTable(client, table, 'ruleId');
+    });
+
+    it('throws a named error quoting the table when the first load fails', async () => {
+      const s = new DynamoDbRuleSource({ client, tableName: 'no-such-table', cacheMs: 60_000, logger: recordingLogger().logger, metrics: recordingMetrics().metrics });
+      await expect(s.current()).rejects.toThrow(/cannot load rules from table "no-such-table"/);
+    });
+  });
+});
