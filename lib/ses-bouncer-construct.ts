@@ -166,7 +166,7 @@ export interface SesBouncerProps {
   readonly logAddresses?: boolean;
 
   /**
-   * Reserved concurrency of the sending function; `undefined` reserves none
+   * Reserved concurrency of the sending function; `null` reserves none
    * (accounts whose concurrency quota is 10 cannot reserve any). The event
    * source caps concurrency at 2 either way.
    * @default 2

@@ -38,6 +38,7 @@ export class SesBouncerStack extends Stack {
       ReceiptRuleSetName: [b.ruleSetName, 'SES receipt rule set holding the bouncer rule'],
       ReceiptRuleName: [b.ruleName, 'SES receipt rule of the bouncer'],
       AlarmTopicArn: [b.alarmTopic.topicArn, 'SNS topic the alarms notify'],
+      DashboardName: [b.dashboard.dashboardName, 'CloudWatch dashboard of the bouncer'],
     };
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, name, { value, description });

@@ -341,6 +341,7 @@ describe('SesBouncerStack', () => {
           'DeadLetterQueueName',
           'ReceiptRuleSetName',
           'AlarmTopicArn',
+          'DashboardName',
         ]),
       );
     });
