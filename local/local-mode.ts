@@ -1,0 +1,209 @@
+/**
+ * The whole pipeline on one machine: DynamoDB Local, an S3-compatible server,
+ * the SES stand-in and an SMTP receiver, running the same use cases and
+ * adapters as the Lambda functions, pointed at local endpoints. Only SES's
+ * own parts are stood in for: receiving (SMTP, the event, the S3 action),
+ * SQS (an in-memory queue and a worker) and SendBounce (the stand-in, which
+ * writes each DSN to the outbox).
+ */
+import { join, relative } from 'node:path';
+import { createClients, type Clients } from '../lambda/commons/clients';
+import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledger';
+import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
+import { buildSendDeps, createSendHandler } from '../lambda/app/send-wiring';
+import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
+import { startSesStandIn } from './ses-stand-in';
+import type { SesStandIn } from './ses-stand-in/types';
+import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
+import { startLocalS3Server, storeLikeS3Action, type LocalS3Server } from './s3/local-s3';
+import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
+import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
+import { createReceiveInvoker } from './pipeline/receive-invoker';
+import { receiveLines, sendLine } from './pipeline/report';
+import { startSendWorker, type SendWorker } from './pipeline/send-worker';
+import { ensureLocalTables, LOCAL_TABLE_NAMES, type LocalTableNames } from './tables';
+
+export interface LocalModeOptions {
+  /** @default 2525 */
+  readonly smtpPort?: number;
+  /** @default '127.0.0.1' */
+  readonly smtpHost?: string;
+  /** Keep DynamoDB and S3 data here. @default in memory / a temp directory */
+  readonly dataDir?: string;
+  /** Receiving domains or addresses (SES recipient conditions). */
+  readonly domains: readonly string[];
+  readonly outboxDir: string;
+  /** Seed file or directory, used when the rules table is empty. */
+  readonly rulesPath: string;
+  /** Default verdicts of every received message. */
+  readonly verdicts?: VerdictOverrides;
+  readonly cacheSeconds: number;
+  /** Concurrent send handlers. @default 2 */
+  readonly sendConcurrency?: number;
+  /** Settings from the environment that tune the pipeline (SENDER_AUTH_POLICY, …); local endpoints and names win. */
+  readonly env?: ConfigEnv;
+  /** Where the one-line reports go. */
+  readonly print: (line: string) => void;
+}
+
+export interface LocalMode {
+  readonly smtp: { readonly host: string; readonly port: number };
+  readonly dynamodb: { readonly endpoint: string; readonly pid: number };
+  readonly tables: LocalTableNames;
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string };
+  readonly sesEndpoint: string;
+  readonly outboxDir: string;
+  /** Rules written to an empty table at start (0 when it had rules). */
+  readonly seeded: number;
+  readonly config: Config;
+  /** Stops everything started, in reverse order; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export const LOCAL_BUCKET = 'ses-bouncer-local-mail';
+export const LOCAL_PREFIX = 'inbound/';
+
+/** The first receiving domain, for the bounce sender and the Reporting-MTA. */
+function firstDomain(domains: readonly string[]): string {
+  const entry = (domains[0] ?? 'example.com').replace(/^\./, '');
+  return entry.includes('@') ? entry.slice(entry.lastIndexOf('@') + 1) : entry;
+}
+
+/** Starts every part; on a failure stops what had started and rethrows. */
+export async function startLocalMode(options: LocalModeOptions): Promise<LocalMode> {
+  const stops: Array<() => Promise<void>> = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch {
+        /* keep stopping the rest */
+      }
+    }
+  };
+  try {
+    const db: DynamoDbLocal = await startDynamoDbLocal({ dataDir: options.dataDir ? join(options.dataDir, 'dynamodb') : undefined });
+    stops.push(() => db.stop());
+    const s3: LocalS3Server = await startLocalS3Server({ bucket: LOCAL_BUCKET, directory: options.dataDir ? join(options.dataDir, 's3') : undefined });
+    stops.push(() => s3.stop());
+    const standIn: SesStandIn = await startSesStandIn({ outboxDir: options.outboxDir });
+    stops.push(() => standIn.close());
+
+    const domain = firstDomain(options.domains);
+    const config = loadConfig({
+      ...options.env,
+      BOUNCE_SENDER: options.env?.BOUNCE_SENDER ?? `mailer-daemon@${domain}`,
+      REPORTING_MTA: options.env?.REPORTING_MTA ?? `inbound-smtp.${domain}`,
+      LOG_ADDRESSES: options.env?.LOG_ADDRESSES ?? 'true',
+      RULES_TABLE: LOCAL_TABLE_NAMES.rules,
+      STATE_TABLE: LOCAL_TABLE_NAMES.state,
+      BOUNCE_QUEUE_URL: 'local://queue',
+      MAIL_BUCKET: LOCAL_BUCKET,
+      MAIL_PREFIX: LOCAL_PREFIX,
+      RULES_CACHE_SECONDS: String(options.cacheSeconds),
+      DYNAMODB_ENDPOINT: db.endpoint,
+      S3_ENDPOINT: s3.endpoint,
+      SES_ENDPOINT: standIn.endpoint,
+    });
+    const clients: Clients = createClients(config);
+    stops.push(async () => {
+      for (const c of Object.values(clients)) c.destroy();
+    });
+
+    await ensureLocalTables(clients.dynamodb, LOCAL_TABLE_NAMES);
+    const seeded = await seedRulesIfEmpty(clients.dynamodb, config.rulesTable, loadRuleItems(options.rulesPath));
+
+    const queue = new MemoryBounceQueue();
+    const ledger = new DynamoDbMessageLedger({ client: clients.dynamodb, tableName: config.stateTable });
+    const invokeReceive = createReceiveInvoker(config, clients, queue);
+    const sendDeps = { ...buildSendDeps(config, clients), queue };
+    const sendHandler = createSendHandler(sendDeps);
+    const outboxShown = (file: string) => {
+      const rel = relative(process.cwd(), file);
+      return rel.startsWith('..') ? file : rel;
+    };
+
+    const worker: SendWorker = startSendWorker({
+      queue,
+      handle: sendHandler,
+      concurrency: options.sendConcurrency ?? 2,
+      onDelivered: async (job) => {
+        const audit = await ledger.get(job.messageId);
+        const dsnFile = audit?.state === 'SENT' && audit.sesBounceMessageId ? outboxShown(join(options.outboxDir, `${audit.sesBounceMessageId}.eml`)) : undefined;
+        options.print(sendLine({ messageId: job.messageId, audit, dsnFile }));
+      },
+      onDeadLetter: (job) => options.print(sendLine({ messageId: job.messageId, deadLettered: true })),
+      onError: (error) => options.print(`send    error: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    stops.push(() => worker.stop());
+
+    /** Lambda's async invocation retries a failed event twice; so does local mode, sooner. */
+    const runReceive = async (event: unknown, messageId: string, sender: string) => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          const { decisions } = await invokeReceive(event);
+          const audit = await ledger.get(messageId);
+          for (const line of receiveLines({ messageId, sender, decisions: decisions.get(messageId) ?? [], audit })) options.print(line);
+          return;
+        } catch (error) {
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          options.print(`receive ${messageId.slice(0, 12)}… failed (attempt ${attempt} of 3): ${reason}`);
+          if (attempt < 3 && !stopped) await new Promise((r) => setTimeout(r, 1000 * attempt));
+        }
+      }
+    };
+
+    const inFlight = new Set<Promise<void>>();
+    const onMessage = async (mail: ReceivedMail) => {
+      const built = buildSesEvent(mail.raw, mail.envelope, {
+        receivedAt: mail.receivedAt,
+        verdicts: options.verdicts,
+        client: mail.client,
+        receivingHost: `inbound-smtp.${domain}`,
+        processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
+      });
+      // The S3 action runs first; the Lambda action reads what it stored.
+      await storeLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, built.stored);
+      standIn.registerReceived(built.messageId, {
+        receivedAt: mail.receivedAt,
+        sender: mail.envelope.mailFrom,
+        rawHeaders: built.stored.subarray(0, splitHeaderBlock(built.stored).bodyOffset).toString('utf8'),
+      });
+      // Invocation type Event: SES does not wait for the function.
+      const run = runReceive(built.event, built.messageId, mail.envelope.mailFrom).finally(() => inFlight.delete(run));
+      inFlight.add(run);
+      return { messageId: built.messageId };
+    };
+
+    const smtp: SmtpReceiver = await startSmtpReceiver({
+      host: options.smtpHost,
+      port: options.smtpPort,
+      accepts: recipientMatcher(options.domains),
+      onMessage,
+    });
+    // Stopped first: no new mail, then the receive runs in flight finish.
+    stops.push(async () => {
+      await smtp.close();
+      await Promise.all([...inFlight]);
+    });
+
+    return {
+      smtp: { host: smtp.host, port: smtp.port },
+      dynamodb: { endpoint: db.endpoint, pid: db.pid },
+      tables: LOCAL_TABLE_NAMES,
+      s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET, prefix: LOCAL_PREFIX },
+      sesEndpoint: standIn.endpoint,
+      outboxDir: options.outboxDir,
+      seeded,
+      config,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The compact lines local mode prints: one per message and recipient when the
+ * receive handler has decided, one per message when the send handler has run.
+ * Pure formatting over what the pipeline recorded (decisions, audit item).
+ */
+import type { RecipientDecision } from '../../lambda/domain/model';
+import type { AuditRecord } from '../../lambda/ports';
+
+/** One recipient decision as the receive use case logged it. */
+export interface LoggedDecision {
+  readonly recipient: string;
+  readonly action: RecipientDecision['action'];
+  readonly ruleId?: string;
+}
+
+function shortId(messageId: string): string {
+  return messageId.length > 12 ? `${messageId.slice(0, 12)}…` : messageId;
+}
+
+function guardText(audit: AuditRecord | undefined, bounced: boolean): string {
+  if (!bounced || !audit) return '-';
+  return audit.guard.allowed ? 'ok' : audit.guard.reasons.join('+');
+}
+
+function decisionText(d: LoggedDecision): string {
+  return d.action === 'default' ? 'deliver' : d.action;
+}
+
+/**
+ * Lines for one received message: `receive <id> <sender> -> <recipient>
+ * decision=… rule=… guard=… state=…`. The guard and state belong to the
+ * message's audit item and show only on bounced recipients; a message without
+ * any bounce decision has no audit item.
+ */
+export function receiveLines(input: {
+  readonly messageId: string;
+  readonly sender: string;
+  readonly decisions: readonly LoggedDecision[];
+  readonly audit?: AuditRecord;
+}): string[] {
+  const sender = input.sender === '' ? '<>' : input.sender;
+  return input.decisions.map((d) => {
+    const bounced = d.action === 'bounce';
+    const rule = d.ruleId ?? (d.action === 'default' ? '(no rule)' : '-');
+    const state = bounced ? (input.audit?.state ?? '-') : '-';
+    return `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${rule} guard=${guardText(input.audit, bounced)} state=${state}`;
+  });
+}
+
+/** The line for one send attempt: the audit item's state and, when sent, the DSN file. */
+export function sendLine(input: { readonly messageId: string; readonly audit?: AuditRecord; readonly dsnFile?: string; readonly deadLettered?: boolean }): string {
+  const a = input.audit;
+  const parts = [`send    ${shortId(input.messageId)} state=${a?.state ?? 'missing'}`];
+  if (a?.attempts) parts.push(`attempts=${a.attempts}`);
+  if (a?.lastError) parts.push(`error=${JSON.stringify(a.lastError)}`);
+  if (input.dsnFile) parts.push(`dsn=${input.dsnFile}`);
+  if (input.deadLettered) parts.push('dead-lettered');
+  return parts.join(' ');
+}
+
