@@ -14,8 +14,9 @@ export function parseForm(encoded: string): Record<string, string> {
   return params;
 }
 
+/** Escapes XML element text (never used in attributes, so quotes stay as they are). */
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+  return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c] as string);
 }
 
 /** The success body of an action whose result has the given string members. */
