@@ -204,9 +204,24 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   if (!guard.allowed) return skipped(guard, disposition);
 
   // After the claim, so that duplicates never spend a sender's budget.
-  if (!(await deps.budget.consume(facts.sender, new Date(nowMs)))) {
+  let withinBudget: boolean;
+  let budgetError: string | undefined;
+  try {
+    withinBudget = await deps.budget.consume(facts.sender, new Date(nowMs));
+  } catch (err) {
+    // A budget that cannot be checked is treated as spent: no bounce rather
+    // than unmetered backscatter, and no throw, or a retry past the recovery
+    // age would re-enqueue the job without any budget check.
+    withinBudget = false;
+    budgetError = `sender budget unavailable: ${err instanceof Error ? err.message : String(err)}`;
+    log.error('sender budget unavailable; not bouncing', { messageId, error: budgetError });
+  }
+  if (!withinBudget) {
     const spent: GuardVerdict = { allowed: false, reasons: ['sender-budget-exceeded'] };
-    await deps.ledger.transition(messageId, ['PENDING'], 'SKIPPED', { guard: spent });
+    await deps.ledger.transition(messageId, ['PENDING'], 'SKIPPED', {
+      guard: spent,
+      ...(budgetError ? { lastError: budgetError } : {}),
+    });
     return skipped(spent, disposition);
   }
 

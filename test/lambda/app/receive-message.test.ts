@@ -302,6 +302,20 @@ describe('receive-message', () => {
       expect(h.recorder.total('BouncesSkipped', { reason: 'sender-budget-exceeded' })).toBe(1);
     });
 
+    it('records SKIPPED with the error and queues nothing when the budget cannot be checked', async () => {
+      const h = harness({ rules: bounceAll() });
+      h.budget.consume = async () => {
+        throw new Error('dynamodb unreachable');
+      };
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'skipped', reasons: ['sender-budget-exceeded'] });
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({
+        state: 'SKIPPED',
+        lastError: 'sender budget unavailable: dynamodb unreachable',
+      });
+      expect(h.queue.jobs).toEqual([]);
+    });
+
     it('queues no second job and spends no second budget when the event is delivered again', async () => {
       const h = harness({ rules: bounceAll() });
       await receiveMessage(h.deps, sesRecord());
