@@ -55,3 +55,12 @@ export interface RateGate {
 export const DEFAULT_SLOT_MARGIN_MS = 40;
 /** How late a holder may start its call before it must give the slot up. */
 export const DEFAULT_LATE_TOLERANCE_MS = 20;
+
+/** Throws when a gate's margin is below its lateness tolerance: calls could then start closer than the interval. */
+export function assertSlotSpacing(marginMs: number, lateToleranceMs: number): void {
+  if (!(marginMs >= lateToleranceMs && lateToleranceMs >= 0)) {
+    throw new RangeError(
+      `rate gate margin ${marginMs} ms is below the lateness tolerance ${lateToleranceMs} ms: calls could start closer than the interval`,
+    );
+  }
+}

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../../ports/clock';
 import {
   DEFAULT_LATE_TOLERANCE_MS,
   DEFAULT_SLOT_MARGIN_MS,
+  assertSlotSpacing,
   type AcquireOptions,
   type AcquireResult,
   type RateGate,
@@ -78,9 +79,7 @@ export class DynamoDbRateGate implements RateGate {
     this.lateToleranceMs = options.lateToleranceMs ?? DEFAULT_LATE_TOLERANCE_MS;
     this.clock = options.clock ?? systemClock;
     this.maxConflicts = options.maxConflicts ?? 25;
-    if (this.marginMs < this.lateToleranceMs) {
-      throw new RangeError(`rate gate margin ${this.marginMs} ms is below the lateness tolerance ${this.lateToleranceMs} ms: calls could start closer than the interval`);
-    }
+    assertSlotSpacing(this.marginMs, this.lateToleranceMs);
   }
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {

@@ -2,6 +2,7 @@ import type { Clock } from '../../ports/clock';
 import {
   DEFAULT_LATE_TOLERANCE_MS,
   DEFAULT_SLOT_MARGIN_MS,
+  assertSlotSpacing,
   type AcquireOptions,
   type AcquireResult,
   type RateGate,
@@ -29,6 +30,7 @@ export class MemoryRateGate implements RateGate {
   constructor(private readonly options: MemoryRateGateOptions) {
     this.marginMs = options.marginMs ?? DEFAULT_SLOT_MARGIN_MS;
     this.lateToleranceMs = options.lateToleranceMs ?? DEFAULT_LATE_TOLERANCE_MS;
+    assertSlotSpacing(this.marginMs, this.lateToleranceMs);
   }
 
   /** Reservations made so far, in order (start times), for assertions. */
