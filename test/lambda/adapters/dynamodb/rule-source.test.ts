@@ -76,10 +76,18 @@ describe('rule-source', () => {
     });
 
     it('reads every page of a table larger than one Scan page', async () => {
-      const padding = { description: { S: 'x'.repeat(1000) } };
-      const writes = Array.from({ length: 1200 }, (_, i) => put(operatorItem(`r${i}`, [`u${i}@example.com`], padding)));
-      for (let i = 0; i < writes.length; i += 100) await Promise.all(writes.slice(i, i + 100));
-      expect((await source().s.current()).size).toBe(1200);
+      // Scan pages stop at 1 MB: 150 items of ~10 KB (an ignored `notes` attribute) need two pages.
+      const padding = { notes: { S: 'x'.repeat(10_000) } };
+      for (let i = 0; i < 150; i += 25) {
+        await Promise.all(Array.from({ length: 25 }, (_, j) => put(operatorItem(`r${i + j}`, [`u${i + j}@example.com`], padding))));
+      }
+      let pages = 0;
+      client.middlewareStack.add((next) => async (args) => {
+        pages++;
+        return next(args);
+      }, { step: 'initialize', name: 'countPages' });
+      expect((await source().s.current()).size).toBe(150);
+      expect(pages).toBeGreaterThan(1);
     });
 
     it('skips, logs once per load and counts invalid items, keeping the valid ones', async () => {
