@@ -11,5 +11,7 @@ const config = loadConfig();
 
 export const handler = createSendHandler(buildSendDeps(config, createClients(config)), {
   flush: () => metrics.publishStoredMetrics(),
-  reserveMs: config.maxSlotWaitMs + 10_000,
+  // A job may wait for up to 3 slots (first call + in-process retries): never
+  // start one that the invocation's timeout could cut off while SENDING.
+  reserveMs: 3 * (config.maxSlotWaitMs + 5_000),
 });
