@@ -145,9 +145,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const runReceive = async (event: unknown, messageId: string, sender: string) => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const { decisions } = await invokeReceive(event);
+          const { decisions } = await invokeReceive(event, messageId);
           const audit = await ledger.get(messageId);
-          for (const line of receiveLines({ messageId, sender, decisions: decisions.get(messageId) ?? [], audit })) options.print(line);
+          for (const line of receiveLines({ messageId, sender, decisions, audit })) options.print(line);
           return;
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
