@@ -16,6 +16,12 @@ describe('seed-rules', () => {
       for (const item of items) expect(parseRule(item)).toMatchObject({ ok: true });
     });
 
+    it('reads the repository examples directory, every rule in it valid', () => {
+      const items = loadRuleItems(join(__dirname, '../../examples/rules'));
+      expect(items.length).toBeGreaterThan(0);
+      for (const item of items) expect(parseRule(item)).toMatchObject({ ok: true });
+    });
+
     it('reads one item, an array or { rules } from every JSON file of a directory, in name order', () => {
       const dir = mkdtempSync(join(tmpdir(), 'seed-'));
       writeFileSync(join(dir, 'b.json'), JSON.stringify({ rules: [{ ruleId: 'b1' }, { ruleId: 'b2' }] }));
