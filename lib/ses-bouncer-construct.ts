@@ -198,9 +198,13 @@ export interface SesBouncerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Timeouts: SES waits 30 s for a RequestResponse answer; the sender may wait ~20 s for its rate slot. */
+/**
+ * Timeouts: SES waits 30 s for a RequestResponse answer. The sender starts a
+ * job only while `sendReserveMs` (75 s with the default 20 s slot wait) of its
+ * invocation remains, so its timeout must be well above that.
+ */
 const RECEIVE_TIMEOUT = Duration.seconds(25);
-const SEND_TIMEOUT = Duration.seconds(60);
+const SEND_TIMEOUT = Duration.seconds(120);
 /** The event source of the sending function never runs more than this many at once. */
 const SEND_MAX_CONCURRENCY = 2;
 const HANDLERS = path.join(__dirname, '..', 'lambda', 'handlers');

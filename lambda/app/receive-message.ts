@@ -241,7 +241,8 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
  * Name of the counter of stored messages that were needed and could not be
  * read (missing object, S3 error). Not in the shared `MetricName` list yet.
  */
-export const MAIL_READ_FAILED_METRIC = 'MailReadFailed';
+/** Name of the MailReadFailed metric (see MetricName). */
+export const MAIL_READ_FAILED_METRIC = MetricName.MailReadFailed;
 
 function isBounce(d: RecipientDecision): d is Extract<RecipientDecision, { action: 'bounce' }> {
   return d.action === 'bounce';

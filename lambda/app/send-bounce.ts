@@ -23,7 +23,8 @@ export const SEND_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const RETRIES_EXHAUSTED = 'retries exhausted';
 
 /** Metric for a message whose SendBounce outcome cannot be known (see docs/pipeline.md). */
-export const BOUNCES_UNKNOWN_METRIC = 'BouncesUnknown';
+/** Name of the BouncesUnknown metric (see MetricName). */
+export const BOUNCES_UNKNOWN_METRIC = MetricName.BouncesUnknown;
 
 /** Tunables of the send path, with the config's bounce settings. */
 export interface SendSettings extends BounceRequestSettings {

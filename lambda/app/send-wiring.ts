@@ -64,6 +64,15 @@ export interface SendHandlerOptions {
  * queue's maxReceiveCount), any unexpected error, and records not started
  * because the invocation is running out of time.
  */
+/**
+ * How much of an invocation one job may need: up to 3 slots (first call and
+ * in-process retries), each waited for at most `maxSlotWaitMs`, plus the call.
+ * The stack sizes the send function's timeout above this.
+ */
+export function sendReserveMs(maxSlotWaitMs: number): number {
+  return 3 * (maxSlotWaitMs + 5_000);
+}
+
 export function createSendHandler(deps: SendBounceDeps, options: SendHandlerOptions = {}) {
   const reserveMs = options.reserveMs ?? 30_000;
   return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {

@@ -16,6 +16,10 @@ export const MetricName = {
   BouncesSkipped: 'BouncesSkipped',
   BouncesExpired: 'BouncesExpired',
   BouncesFailed: 'BouncesFailed',
+  /** A process died mid-SendBounce; the message is not bounced again. */
+  BouncesUnknown: 'BouncesUnknown',
+  /** The stored message could not be read (missing object, S3 error). */
+  MailReadFailed: 'MailReadFailed',
   SesThrottled: 'SesThrottled',
   InvalidRules: 'InvalidRules',
   /** Milliseconds between receipt and the SendBounce call. */

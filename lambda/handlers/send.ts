@@ -5,13 +5,12 @@
 import { createClients } from '../commons/clients';
 import { metrics } from '../commons/metrics';
 import { loadConfig } from '../config/config';
-import { buildSendDeps, createSendHandler } from '../app/send-wiring';
+import { buildSendDeps, createSendHandler, sendReserveMs } from '../app/send-wiring';
 
 const config = loadConfig();
 
 export const handler = createSendHandler(buildSendDeps(config, createClients(config)), {
   flush: () => metrics.publishStoredMetrics(),
-  // A job may wait for up to 3 slots (first call + in-process retries): never
-  // start one that the invocation's timeout could cut off while SENDING.
-  reserveMs: 3 * (config.maxSlotWaitMs + 5_000),
+  // Never start a job that the invocation's timeout could cut off while SENDING.
+  reserveMs: sendReserveMs(config.maxSlotWaitMs),
 });

@@ -2,6 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { METRICS_NAMESPACE, MetricName } from '../../lambda/commons/metrics';
 import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { sendReserveMs } from '../../lambda/app/send-wiring';
 import type { SesBouncerStack } from '../../lib/ses-bouncer-stack';
 import { buildStack, functionStatements, iamStatements, logicalId, render } from './template-support';
 
@@ -137,7 +138,7 @@ describe('SesBouncerStack', () => {
       template.hasResourceProperties('AWS::SQS::Queue', {
         RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 },
         SqsManagedSseEnabled: true,
-        VisibilityTimeout: 360,
+        VisibilityTimeout: 720,
       });
       template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
     });
@@ -170,7 +171,11 @@ describe('SesBouncerStack', () => {
         expect(fn.Properties.Architectures).toEqual(['arm64']);
       }
       expect(receive.Properties.Timeout).toBe(25);
-      expect(send.Properties.Timeout).toBe(60);
+      expect(send.Properties.Timeout).toBe(120);
+      // The send handler leaves a record for redelivery when less than this remains.
+      // The stack leaves MAX_SLOT_WAIT_MS at the config default (20 s).
+      expect(send.Properties.Environment.Variables.MAX_SLOT_WAIT_MS).toBeUndefined();
+      expect(send.Properties.Timeout * 1000).toBeGreaterThan(sendReserveMs(20_000) + 10_000);
       expect(send.Properties.ReservedConcurrentExecutions).toBe(2);
     });
 
