@@ -1,0 +1,44 @@
+/** The readable form of an audit record, for `ses-bouncer explain`. */
+import type { AuditRecord, BounceState } from '../../lambda/ports';
+import { renderFields, renderTable } from './table';
+
+/** What each state means to someone debugging a message. */
+export const STATE_MEANING: Readonly<Record<BounceState, string>> = Object.freeze({
+  PENDING: 'claimed; the bounce is queued for the send function',
+  SKIPPED: 'the guard refused to bounce; nothing was sent',
+  SENDING: 'the send function holds a rate slot and is calling SendBounce',
+  SENT: 'SendBounce accepted the bounce',
+  FAILED: 'SendBounce refused it, or the request was invalid; not retried',
+  EXPIRED: 'not sent within 24 hours of receipt (SendBounce would refuse it)',
+  UNKNOWN: 'the send function stopped during SendBounce; not retried so that no sender gets two bounces',
+});
+
+/** Lines describing the record: fields, then one table row per recipient. */
+export function auditLines(record: AuditRecord): string[] {
+  const guard = record.guard?.allowed ? 'allowed' : `refused: ${(record.guard?.reasons ?? []).join(', ') || '(no reason recorded)'}`;
+  const expires = typeof record.expiresAt === 'number' ? `${new Date(record.expiresAt * 1000).toISOString()} (TTL)` : '-';
+  const fields: [string, string][] = [
+    ['Message', record.messageId],
+    ['State', `${record.state}: ${STATE_MEANING[record.state] ?? 'unknown state'}`],
+    ['Received', record.receivedAt],
+    ['Sender', record.sender === '' ? '<> (null reverse-path)' : record.sender],
+    ['Guard', guard],
+    ['Attempts', String(record.attempts ?? 0)],
+    ['SES bounce', record.sesBounceMessageId ?? '-'],
+  ];
+  if (record.lastError) fields.push(['Last error', record.lastError]);
+  fields.push(['Created', record.createdAt], ['Updated', record.updatedAt], ['Expires', expires]);
+
+  const rows = (record.decisions ?? []).map((d) => {
+    if (d.action === 'bounce') {
+      const b = d.bounce;
+      return [d.recipient, 'bounce', d.ruleId, b.bounceType, b.status, b.action, b.diagnosticCode ?? '-', b.explanation ?? '-'];
+    }
+    return [d.recipient, d.action === 'allow' ? 'allow' : 'default (deliver)', d.action === 'allow' ? d.ruleId : '-', '-', '-', '-', '-', '-'];
+  });
+  return [
+    ...renderFields(fields),
+    '',
+    ...renderTable(['RECIPIENT', 'DECISION', 'RULE', 'BOUNCE TYPE', 'STATUS', 'ACTION', 'DIAGNOSTIC', 'EXPLANATION'], rows),
+  ];
+}
