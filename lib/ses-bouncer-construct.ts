@@ -641,6 +641,8 @@ export class SesBouncer extends Construct {
       ),
       alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', this.metric(MetricName.BouncesExpired), 0),
       alarm('InvalidRulesAlarm', 'rules in the rules table failed validation and are ignored', this.metric(MetricName.InvalidRules), 0),
+      alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', this.metric(MetricName.BouncesUnknown), 0),
+      alarm('MailReadFailedAlarm', 'stored mail that rules needed could not be read from S3', this.metric(MetricName.MailReadFailed), 0),
     ];
   }
 
@@ -692,8 +694,10 @@ export class SesBouncer extends Construct {
         left: [
           sum(MetricName.BouncesFailed),
           sum(MetricName.BouncesExpired),
+          sum(MetricName.BouncesUnknown),
           sum(MetricName.SesThrottled),
           sum(MetricName.InvalidRules),
+          sum(MetricName.MailReadFailed),
         ],
       }),
       new cloudwatch.GraphWidget({

@@ -295,7 +295,7 @@ describe('SesBouncerStack', () => {
       template.resourceCountIs('AWS::SNS::Subscription', 0);
     });
 
-    it('alarms on function errors, DLQ messages, old jobs, expired bounces and invalid rules', () => {
+    it('alarms on function errors, DLQ messages, old jobs, expired or unknown bounces, invalid rules and unreadable mail', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = logicalId(template, 'AWS::SNS::Topic', 'BouncerAlarmTopic');
       for (const alarm of alarms) {
@@ -306,13 +306,13 @@ describe('SesBouncerStack', () => {
       expect(find('Errors', 'AWS/Lambda')).toHaveLength(2);
       expect(find('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toHaveLength(1);
       expect(find('ApproximateAgeOfOldestMessage', 'AWS/SQS')[0].Threshold).toBe(3600);
-      for (const name of [MetricName.BouncesExpired, MetricName.InvalidRules]) {
+      for (const name of [MetricName.BouncesExpired, MetricName.InvalidRules, MetricName.BouncesUnknown, MetricName.MailReadFailed]) {
         const [alarm] = find(name, METRICS_NAMESPACE);
         expect(alarm.Threshold).toBe(0);
         // Powertools Metrics adds exactly `service` as the default dimension.
         expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: 'ses-bouncer' }]);
       }
-      expect(alarms).toHaveLength(6);
+      expect(alarms).toHaveLength(8);
     });
 
     it('has a dashboard showing every bouncer metric and a SEARCH over skip reasons', () => {
