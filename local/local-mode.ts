@@ -6,6 +6,7 @@
  * SQS (an in-memory queue and a worker) and SendBounce (the stand-in, which
  * writes each DSN to the outbox).
  */
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createClients, type Clients } from '../lambda/commons/clients';
 import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledger';
@@ -86,6 +87,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     }
   };
   try {
+    // DynamoDB Local exits at once when its -dbPath does not exist.
+    if (options.dataDir) for (const sub of ['dynamodb', 's3']) await mkdir(join(options.dataDir, sub), { recursive: true });
     const db: DynamoDbLocal = await startDynamoDbLocal({ dataDir: options.dataDir ? join(options.dataDir, 'dynamodb') : undefined });
     stops.push(() => db.stop());
     const s3: LocalS3Server = await startLocalS3Server({ bucket: LOCAL_BUCKET, directory: options.dataDir ? join(options.dataDir, 's3') : undefined });

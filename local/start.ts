@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     'Send a message:',
     `  swaks --server ${smtp} --from someone@sender.example --to ${sampleTo}`,
     'Edit a rule while it runs (takes effect within the cache time):',
-    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 aws dynamodb put-item --endpoint-url ${mode.dynamodb.endpoint} --table-name ${mode.tables.rules} --item '${item}'`,
+    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb put-item --region us-east-1 --endpoint-url ${mode.dynamodb.endpoint} --table-name ${mode.tables.rules} --item '${item}'`,
     '',
     `ready: listening for SMTP on ${smtp}; Ctrl-C (or SIGTERM to pid ${process.pid}) stops everything`,
   ];

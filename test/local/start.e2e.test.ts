@@ -94,7 +94,7 @@ describe('local mode (npm start)', () => {
     expect(output).toMatch(/tables\s+rules: ses-bouncer-rules\s+state: ses-bouncer-state/);
     expect(output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+\s+bucket ses-bouncer-local-mail/);
     expect(output).toContain(`outbox        ${outbox}`);
-    expect(output).toContain(`aws dynamodb put-item --endpoint-url ${dynamoEndpoint} --table-name ses-bouncer-rules`);
+    expect(output).toContain(`aws dynamodb put-item --region us-east-1 --endpoint-url ${dynamoEndpoint} --table-name ses-bouncer-rules`);
   });
 
   it('writes an RFC 3464 DSN to the outbox when mail for a bounced address arrives over SMTP', async () => {
