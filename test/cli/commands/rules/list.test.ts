@@ -1,0 +1,45 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshallItem } from '../../../../cli/rules-table';
+import { localDynamoDbClient, newRulesTable, runCli } from '../../support';
+
+describe('cli/commands/rules/list', () => {
+  const client = localDynamoDbClient();
+  afterAll(() => client.destroy());
+
+  describe('rules list', () => {
+    it('prints every rule in evaluation order as an aligned table, invalid items marked INVALID with the reason', async () => {
+      const { table, flags } = await newRulesTable(client);
+      const items = [
+        { ruleId: 'gone', recipients: ['former@example.com', 'left-*@example.com'], action: 'bounce', description: 'people who left' },
+        { ruleId: 'keep-postmaster', priority: 1, recipients: ['postmaster@example.com'], action: 'allow' },
+        { ruleId: 'paused', enabled: false, recipients: ['example.org'], action: 'bounce', bounceType: 'ContentRejected' },
+        { ruleId: 'broken', priority: 5, recipients: ['x@example.com'], action: 'reject' },
+      ];
+      for (const item of items) await client.send(new PutItemCommand({ TableName: table, Item: marshallItem(item) }));
+
+      const r = await runCli(['rules', 'list', ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).toMatch(/^RULE ID\s+ENABLED\s+PRIORITY\s+ACTION\s+BOUNCE\s+RECIPIENTS\s+DESCRIPTION$/);
+      const rows = lines.slice(1, 5);
+      expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(['keep-postmaster', 'broken', 'gone', 'paused']);
+      // Aligned: each column starts where its heading does.
+      const actionAt = lines[0].indexOf('ACTION');
+      expect(rows.map((l) => l.slice(actionAt).split(/\s+/)[0])).toEqual(['allow', 'INVALID', 'bounce', 'bounce']);
+      const recipientsAt = lines[0].indexOf('RECIPIENTS');
+      expect(rows[2].slice(recipientsAt)).toMatch(/^former@example\.com, left-\*@example\.com\s+people who left$/);
+      expect(rows[2]).toContain('DoesNotExist 5.1.1');
+      expect(rows[3]).toMatch(/^paused\s+no\s+100\s+bounce\s+ContentRejected 5\.7\.1/);
+      expect(rows[1]).toContain('action: must be "bounce" or "allow" (got "reject")');
+      expect(r.stdout).toContain(`4 rules in ${table}: 2 enabled, 1 disabled, 1 invalid`);
+    });
+
+    it('says so when the table is empty', async () => {
+      const { table, flags } = await newRulesTable(client);
+      const r = await runCli(['rules', 'list', ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`no rules in table ${table}\n`);
+    });
+  });
+});

@@ -1,0 +1,53 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshallItem } from '../../../../cli/rules-table';
+import { localDynamoDbClient, newRulesTable, runCli, tempFiles } from '../../support';
+
+describe('cli/commands/rules/validate', () => {
+  const client = localDynamoDbClient();
+  afterAll(() => client.destroy());
+
+  const good = { ruleId: 'good', recipients: ['a@example.com'], action: 'bounce' };
+  const badAction = { ruleId: 'bad-action', recipients: ['b@example.com'], action: 'reject' };
+  const badPattern = { ruleId: 'bad-pattern', recipients: ['Alice <alice@example.com>'], action: 'bounce', sender: ['x@example.com'] };
+
+  describe('rules validate', () => {
+    it('exits 1 listing both bad rules with their fields when a file holds two invalid items', async () => {
+      const files = await tempFiles({ 'rules.json': JSON.stringify([good, badAction, badPattern]) });
+      const r = await runCli(['rules', 'validate', files['rules.json']]);
+      expect(r.code).toBe(1);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^bad-action {2}action: must be "bounce" or "allow" \(got "reject"\)$/),
+          expect.stringMatching(/^bad-pattern {2}recipients\.0: /),
+          'bad-pattern  sender: unknown attribute "sender": did you mean "senders"?',
+          '2 of 3 rules are invalid',
+        ]),
+      );
+      expect(lines.some((l) => l.startsWith('good'))).toBe(false);
+    });
+
+    it('exits 0 for a clean file, printing warnings for ignored attributes', async () => {
+      const files = await tempFiles({ 'rule.json': JSON.stringify({ ...good, owner: 'ops' }) });
+      const r = await runCli(['rules', 'validate', files['rule.json']]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('warning: good  owner: unknown attribute "owner" is ignored\nall 1 rules are valid\n');
+    });
+
+    it('checks the table when no file is given: exit 1 with both bad items, then 0 once they are fixed', async () => {
+      const { table, flags } = await newRulesTable(client);
+      for (const item of [good, badAction, badPattern]) await client.send(new PutItemCommand({ TableName: table, Item: marshallItem(item) }));
+      const bad = await runCli(['rules', 'validate', ...flags]);
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toContain('bad-action  action:');
+      expect(bad.stdout).toContain('bad-pattern  recipients.0:');
+      expect(bad.stdout).toContain('2 of 3 rules are invalid');
+
+      for (const item of [{ ...badAction, action: 'bounce' }, { ruleId: 'bad-pattern', recipients: ['alice@example.com'], action: 'bounce' }]) {
+        await client.send(new PutItemCommand({ TableName: table, Item: marshallItem(item) }));
+      }
+      const clean = await runCli(['rules', 'validate', ...flags]);
+      expect(clean).toEqual({ code: 0, stdout: 'all 3 rules are valid\n', stderr: '' });
+    });
+  });
+});
