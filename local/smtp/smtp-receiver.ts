@@ -93,6 +93,8 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     // Replies below carry their own enhanced status codes.
     hideENHANCEDSTATUSCODES: true,
     logger: false,
+    // Ctrl-C must not wait 30 s for an idle client to hang up.
+    closeTimeout: 1000,
     onRcptTo(address, _session, callback) {
       if (options.accepts(address.address)) return callback();
       return callback(smtpError(550, `5.1.1 <${address.address}>: Recipient address rejected`));

@@ -154,6 +154,15 @@ describe('smtp-receiver', () => {
       d.close();
     });
 
+    it('closes within a couple of seconds even when a client stays connected', async () => {
+      const d = await Dialogue.open(receiver.port);
+      await d.say('EHLO client.example');
+      const started = Date.now();
+      await receiver.close();
+      expect(Date.now() - started).toBeLessThan(3000);
+      d.close();
+    });
+
     it('refuses a message over the size limit with 552 and does not process it', async () => {
       const d = await Dialogue.open(receiver.port);
       await d.say('EHLO client.example');
