@@ -104,7 +104,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env
     return typeof last === 'string' ? last : undefined;
   };
   const endpointUrl = nonEmpty(string('endpoint-url'));
-  if (endpointUrl !== undefined && !URL.canParse(endpointUrl)) {
+  if (endpointUrl !== undefined && !/^https?:$/.test(URL.canParse(endpointUrl) ? new URL(endpointUrl).protocol : '')) {
     throw new UsageError(`${spec.name}: --endpoint-url must be a URL like http://127.0.0.1:8000 (got ${JSON.stringify(endpointUrl)})`, usage);
   }
   const common: CommonOptions = {

@@ -1,0 +1,30 @@
+import { renderFields, renderTable, truncate } from '../../../cli/format/table';
+
+describe('cli/format/table', () => {
+  describe('renderTable', () => {
+    it('pads every column to its widest cell, two spaces apart, without trailing spaces', () => {
+      expect(renderTable(['ID', 'ACTION', 'NOTE'], [['a-long-id', 'bounce', ''], ['b', 'allow', 'x']])).toEqual([
+        'ID         ACTION  NOTE',
+        'a-long-id  bounce',
+        'b          allow   x',
+      ]);
+    });
+
+    it('keeps each row on one line when a cell holds line breaks', () => {
+      expect(renderTable(['A'], [['one\r\ntwo']])).toEqual(['A', 'one two']);
+    });
+  });
+
+  describe('renderFields', () => {
+    it('aligns values after the longest label', () => {
+      expect(renderFields([['State', 'SENT'], ['SES bounce', 'id']])).toEqual(['State       SENT', 'SES bounce  id']);
+    });
+  });
+
+  describe('truncate', () => {
+    it('cuts long text to the limit with an ellipsis and leaves short text alone', () => {
+      expect(truncate('abcdef', 4)).toBe('abc…');
+      expect(truncate('abcd', 4)).toBe('abcd');
+    });
+  });
+});
