@@ -89,6 +89,8 @@ export type Disposition = 'STOP_RULE_SET' | 'CONTINUE';
 export interface ReceiveResult {
   readonly disposition: Disposition;
   readonly outcome: ReceiveOutcome;
+  /** One decision per envelope recipient; empty when the message could not be evaluated. */
+  readonly decisions: readonly RecipientDecision[];
 }
 
 /**
@@ -144,14 +146,14 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
         recipient: mask(d.recipient),
       });
     }
-    if (!decisions.some(isBounce)) return { disposition: 'CONTINUE', outcome: { kind: 'no-bounce' } };
+    if (!decisions.some(isBounce)) return { disposition: 'CONTINUE', outcome: { kind: 'no-bounce' }, decisions };
     // The guard reads Auto-Submitted and Content-Type: it must see the whole block.
     facts = await enrich(deps.mail, facts, GUARD_NEEDS);
   } catch (err) {
     if (err instanceof MalformedMailError) {
       log.warn('stored message could not be parsed; not bouncing', { messageId, error: err.message });
       countWith(metrics, MetricName.BouncesSkipped, 'reason', 'malformed-mail');
-      return { disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' } };
+      return { disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' }, decisions: [] };
     }
     if (err instanceof MailStoreError) {
       const missing = err instanceof MailNotFoundError;
@@ -197,7 +199,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
       state: existing.state,
       claimAgeMs: age,
     });
-    return { disposition, outcome: { kind: 'duplicate', state: existing.state, requeued: requeue } };
+    return { disposition, outcome: { kind: 'duplicate', state: existing.state, requeued: requeue }, decisions };
   }
 
   count(MetricName.RecipientsBounced, bounces.length);
@@ -228,12 +230,12 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   await deps.queue.enqueue({ messageId, receivedAt: facts.receivedAt, sender: facts.sender, recipients: bounces });
   count(MetricName.BouncesQueued);
   log.info('bounce queued', { messageId, recipients: bounces.length, sender: mask(facts.sender) });
-  return { disposition, outcome: { kind: 'queued', recipients: bounces.length } };
+  return { disposition, outcome: { kind: 'queued', recipients: bounces.length }, decisions };
 
   function skipped(verdict: GuardVerdict, d: Disposition): ReceiveResult {
     for (const reason of verdict.reasons) countWith(metrics, MetricName.BouncesSkipped, 'reason', reason);
     log.info('bounce skipped', { messageId, reasons: verdict.reasons, sender: mask(facts.sender) });
-    return { disposition: d, outcome: { kind: 'skipped', reasons: verdict.reasons } };
+    return { disposition: d, outcome: { kind: 'skipped', reasons: verdict.reasons }, decisions };
   }
 }
 

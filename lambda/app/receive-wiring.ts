@@ -16,6 +16,7 @@ import {
   type ReceiveDeps,
   type ReceiveLogSink,
   type ReceiveMetricsSink,
+  type ReceiveResult,
 } from './receive-message';
 
 /**
@@ -71,6 +72,8 @@ export interface ReceiveHandlerOptions {
   readonly logContext?: LogContext;
   /** Where an invalid event is reported. @default the project logger */
   readonly logger?: ReceiveLogSink;
+  /** Told each record's result (local mode prints one line per recipient from it). */
+  readonly onResult?: (messageId: string, result: ReceiveResult) => void;
 }
 
 /**
@@ -103,6 +106,7 @@ export function createReceiveHandler(deps: ReceiveDeps, options: ReceiveHandlerO
         logContext.appendKeys({ messageId: record.ses.mail.messageId });
         try {
           const result = await receiveMessage(deps, record);
+          options.onResult?.(record.ses.mail.messageId, result);
           if (result.disposition !== 'STOP_RULE_SET') stopAll = false;
         } catch (err) {
           stopAll = false;

@@ -6,12 +6,6 @@
 import type { RecipientDecision } from '../../lambda/domain/model';
 import type { AuditRecord } from '../../lambda/ports';
 
-/** One recipient decision as the receive use case logged it. */
-export interface LoggedDecision {
-  readonly recipient: string;
-  readonly action: RecipientDecision['action'];
-  readonly ruleId?: string;
-}
 
 function shortId(messageId: string): string {
   return messageId.length > 12 ? `${messageId.slice(0, 12)}…` : messageId;
@@ -22,7 +16,7 @@ function guardText(audit: AuditRecord | undefined, bounced: boolean): string {
   return audit.guard.allowed ? 'ok' : audit.guard.reasons.join('+');
 }
 
-function decisionText(d: LoggedDecision): string {
+function decisionText(d: RecipientDecision): string {
   return d.action === 'default' ? 'deliver' : d.action;
 }
 
@@ -35,13 +29,13 @@ function decisionText(d: LoggedDecision): string {
 export function receiveLines(input: {
   readonly messageId: string;
   readonly sender: string;
-  readonly decisions: readonly LoggedDecision[];
+  readonly decisions: readonly RecipientDecision[];
   readonly audit?: AuditRecord;
 }): string[] {
   const sender = input.sender === '' ? '<>' : input.sender;
   return input.decisions.map((d) => {
     const bounced = d.action === 'bounce';
-    const rule = d.ruleId ?? (d.action === 'default' ? '(no rule)' : '-');
+    const rule = d.action === 'default' ? '(no rule)' : d.ruleId;
     const state = bounced ? (input.audit?.state ?? '-') : '-';
     return `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${rule} guard=${guardText(input.audit, bounced)} state=${state}`;
   });

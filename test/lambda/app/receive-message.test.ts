@@ -194,7 +194,8 @@ describe('receive-message', () => {
     it('writes nothing and reads no stored mail when no recipient is bounced', async () => {
       const h = harness({ rules: new FakeRules(() => 'default') });
       const result = await receiveMessage(h.deps, sesRecord());
-      expect(result).toEqual({ disposition: 'CONTINUE', outcome: { kind: 'no-bounce' } });
+      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'no-bounce' } });
+      expect(result.decisions).toEqual([{ recipient: 'recipient@example.com', action: 'default', defaultAction: 'deliver' }]);
       expect(h.ledger.writes).toBe(0);
       expect(h.mail.calls).toEqual([]);
       expect(h.queue.jobs).toEqual([]);
@@ -237,7 +238,7 @@ describe('receive-message', () => {
     it('claims PENDING, spends budget once and queues one job when every recipient is bounced', async () => {
       const h = harness({ rules: bounceAll() });
       const result = await receiveMessage(h.deps, sesRecord());
-      expect(result).toEqual({ disposition: 'STOP_RULE_SET', outcome: { kind: 'queued', recipients: 1 } });
+      expect(result).toMatchObject({ disposition: 'STOP_RULE_SET', outcome: { kind: 'queued', recipients: 1 } });
       expect(await h.ledger.get(MESSAGE_ID)).toEqual({
         messageId: MESSAGE_ID,
         receivedAt: '2019-08-05T21:30:02.028Z',
@@ -275,7 +276,7 @@ describe('receive-message', () => {
     it('records SKIPPED with the reasons and queues nothing when the guard refuses', async () => {
       const h = harness({ rules: bounceAll(), guard: { allowed: false, reasons: ['sender-not-authenticated', 'spam-verdict'] } });
       const result = await receiveMessage(h.deps, sesRecord());
-      expect(result).toEqual({
+      expect(result).toMatchObject({
         disposition: 'STOP_RULE_SET',
         outcome: { kind: 'skipped', reasons: ['sender-not-authenticated', 'spam-verdict'] },
       });
@@ -321,7 +322,7 @@ describe('receive-message', () => {
       await receiveMessage(h.deps, sesRecord());
       h.clock.ms += 5_000;
       const again = await receiveMessage(h.deps, sesRecord());
-      expect(again).toEqual({ disposition: 'STOP_RULE_SET', outcome: { kind: 'duplicate', state: 'PENDING', requeued: false } });
+      expect(again).toMatchObject({ disposition: 'STOP_RULE_SET', outcome: { kind: 'duplicate', state: 'PENDING', requeued: false } });
       expect(h.queue.jobs).toHaveLength(1);
       expect(h.budget.consumed).toHaveLength(1);
       expect(h.recorder.total('RecipientsBounced')).toBe(1);
@@ -380,7 +381,7 @@ describe('receive-message', () => {
         h.deps,
         sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['gone@example.com', 'here@example.com'])),
       );
-      expect(result).toEqual({ disposition: 'CONTINUE', outcome: { kind: 'queued', recipients: 1 } });
+      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'queued', recipients: 1 } });
       expect(h.queue.jobs[0].job.recipients.map((r) => r.recipient)).toEqual(['gone@example.com']);
       expect((await h.ledger.get(MESSAGE_ID))?.decisions.map((d) => d.action)).toEqual(['bounce', 'allow']);
     });
@@ -407,7 +408,7 @@ describe('receive-message', () => {
       const parts = Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\n${i}`);
       h.mail.put(MESSAGE_ID, ['Content-Type: multipart/mixed; boundary="b"', '', ...parts, '--b--', ''].join('\r\n'));
       const result = await receiveMessage(h.deps, sesRecord());
-      expect(result).toEqual({ disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' } });
+      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' } });
       expect(h.ledger.writes).toBe(0);
       expect(h.recorder.total('BouncesSkipped', { reason: 'malformed-mail' })).toBe(1);
     });

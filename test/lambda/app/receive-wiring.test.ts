@@ -135,6 +135,19 @@ describe('receive-wiring', () => {
       ]);
     });
 
+    it("tells onResult each record's recipient decisions", async () => {
+      const event = fixture('multiple-records.json');
+      event.Records[0].ses.receipt.recipients = ['bounce-1@example.com', 'keep@example.com'];
+      const seen: [string, string[]][] = [];
+      const handler = createReceiveHandler(memoryDeps(rules()), {
+        logContext: recordingContext(),
+        onResult: (messageId, result) => seen.push([messageId, result.decisions.map((d) => `${d.recipient}:${d.action}`)]),
+      });
+      await handler(event);
+      expect(seen).toHaveLength(event.Records.length);
+      expect(seen[0]).toEqual(['multi00001-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000', ['bounce-1@example.com:bounce', 'keep@example.com:default']]);
+    });
+
     it('processes the other records and then throws when one stored message is missing', async () => {
       const event = fixture('multiple-records.json');
       for (const [i, r] of event.Records.entries()) r.ses.receipt.recipients = [`bounce-${i}@example.com`];

@@ -1,5 +1,8 @@
+import type { BounceSpec } from '../../../lambda/domain/model';
 import type { AuditRecord } from '../../../lambda/ports';
 import { receiveLines, sendLine } from '../../../local/pipeline/report';
+
+const bounce: BounceSpec = { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed' };
 
 const audit = (over: Partial<AuditRecord> = {}): AuditRecord => ({
   messageId: 'abcdef0123456789-rest',
@@ -22,9 +25,9 @@ describe('report', () => {
         messageId: 'abcdef0123456789-rest',
         sender: 'alice@sender.example',
         decisions: [
-          { recipient: 'former@example.com', action: 'bounce', ruleId: 'former-employee' },
+          { recipient: 'former@example.com', action: 'bounce', ruleId: 'former-employee', bounce },
           { recipient: 'postmaster@example.com', action: 'allow', ruleId: 'postmaster-always' },
-          { recipient: 'x@example.com', action: 'default' },
+          { recipient: 'x@example.com', action: 'default', defaultAction: 'deliver' },
         ],
         audit: audit(),
       });
@@ -39,7 +42,7 @@ describe('report', () => {
       const [line] = receiveLines({
         messageId: 'm1',
         sender: '',
-        decisions: [{ recipient: 'former@example.com', action: 'bounce', ruleId: 'r' }],
+        decisions: [{ recipient: 'former@example.com', action: 'bounce', ruleId: 'r', bounce }],
         audit: audit({ state: 'SKIPPED', guard: { allowed: false, reasons: ['null-sender', 'sender-not-authenticated'] } }),
       });
       expect(line).toBe('receive m1 <> -> former@example.com decision=bounce rule=r guard=null-sender+sender-not-authenticated state=SKIPPED');
