@@ -15,6 +15,7 @@
  */
 import type { SendBounceCommandInput } from '@aws-sdk/client-ses';
 import { MemoryMailStore } from '../lambda/adapters/memory/mail-store';
+import { enrich } from '../lambda/app/receive-message';
 import { buildBounceRequest, InvalidBounceRequestError } from '../lambda/domain/bounce/build-request';
 import { parseSesEvent, toMessageFacts } from '../lambda/domain/event/ses-event';
 import { GUARD_NEEDS, checkSender } from '../lambda/domain/guard';
@@ -23,8 +24,6 @@ import type {
   BounceSpec,
   GuardPolicy,
   GuardVerdict,
-  MessageFacts,
-  MessageNeeds,
   Verdicts,
 } from '../lambda/domain/model';
 import type { CompiledRules } from '../lambda/domain/rules';
@@ -86,20 +85,6 @@ export interface DryRunResult {
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
-
-/** Fills what `needs` asks for from the in-memory stored message, reading no more (as the receive path does). */
-async function enrich(store: MemoryMailStore, facts: MessageFacts, needs: MessageNeeds): Promise<MessageFacts> {
-  const id = facts.messageId;
-  const headers = needs.headers && !facts.headersComplete ? await store.readHeaders(id) : undefined;
-  const sizeBytes = needs.size && facts.sizeBytes === undefined ? await store.sizeOf(id) : undefined;
-  const attachments = needs.body && facts.attachments === undefined ? await store.readAttachments(id) : undefined;
-  return {
-    ...facts,
-    ...(headers ? { headers, headersComplete: true } : {}),
-    ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-    ...(attachments ? { attachments } : {}),
-  };
-}
 
 /** Runs the dry run. Throws ValidationError when the message's simulate header is malformed. */
 export async function dryRun(input: DryRunInput): Promise<DryRunResult> {

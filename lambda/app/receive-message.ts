@@ -271,7 +271,7 @@ function jobFrom(record: AuditRecord): BounceJob {
  * message no more than that: the full header block only when the event's
  * copy was truncated, the size from metadata, attachments by streaming.
  */
-async function enrich(mail: MailStore, facts: MessageFacts, needs: MessageNeeds): Promise<MessageFacts> {
+export async function enrich(mail: MailStore, facts: MessageFacts, needs: MessageNeeds): Promise<MessageFacts> {
   const id = facts.messageId;
   const [headers, sizeBytes, attachments] = await Promise.all([
     needs.headers && !facts.headersComplete ? mail.readHeaders(id) : undefined,
