@@ -17,6 +17,9 @@ import { VERDICT_NAMES, VERDICT_STATUSES, type MailHeader, type MessageFacts, ty
  * verdict that was never given.
  */
 
+/** Longest `mail.messageId` accepted. */
+export const MAX_MESSAGE_ID_LENGTH = 512;
+
 const verdictStatus = z
   .string()
   .transform((s) => s.toUpperCase())
@@ -42,7 +45,9 @@ const commonHeaders = z.looseObject({
 const mail = z.looseObject({
   timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }),
   source: z.string(),
-  messageId: z.string().min(1, 'must not be empty'),
+  // SES ids are about 60 characters; the id becomes an S3 key (1,024 bytes at most) and a
+  // DynamoDB key (2,048): a longer one could never be read or claimed, only retried.
+  messageId: z.string().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`),
   destination: z.array(z.string()).optional(),
   headersTruncated: z.boolean().optional(),
   headers: z.array(header).optional(),
