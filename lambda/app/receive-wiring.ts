@@ -37,6 +37,9 @@ export function buildReceiveDeps(
       tableName: config.rulesTable,
       cacheMs: config.rulesCacheMs,
       now: () => clock.now(),
+      // The same sinks as the use case: rule-load logs and InvalidRules go where the caller said.
+      ...(overrides.logger ? { logger: overrides.logger } : {}),
+      ...(overrides.metrics ? { metrics: overrides.metrics } : {}),
     }),
     mail: new S3MailStore({ client: clients.s3, bucket: config.mailBucket, prefix: config.mailPrefix }),
     ledger: new DynamoDbMessageLedger({ client: clients.dynamodb, tableName: config.stateTable, now: () => new Date(clock.now()) }),

@@ -227,6 +227,19 @@ describe('pipeline (receive → queue → send)', () => {
       expect(rig.standIn.calls.length).toBe(callsBefore);
     });
 
+    it('skips an invalid rule item (logged with its ruleId, counted in InvalidRules) and bounces nothing because of it', async () => {
+      await rig.putRule({ ruleId: 'broken', recipients: ['broken@example.net'], action: 'bounce', status: '2.0.0' });
+      const event = await rig.arrive({ recipients: ['broken@example.net'] });
+      try {
+        await expect(rig.receive(event)).resolves.toEqual({ disposition: 'CONTINUE' });
+        expect(rig.logs.entries.some((l) => l.message === 'invalid rule skipped' && l.extra.ruleId === 'broken')).toBe(true);
+        expect(rig.metrics.get(MetricName.InvalidRules)).toBeGreaterThanOrEqual(1);
+        expect(await rig.audit(idOf(event))).toBeUndefined();
+      } finally {
+        await rig.deleteRule('broken');
+      }
+    });
+
     it('writes nothing to DynamoDB when the mail is allowed by a rule or matched by no rule', async () => {
       const allowed = await rig.arrive({ recipients: ['vip@example.com'] });
       const unmatched = await rig.arrive({ recipients: ['someone@example.net'] });
