@@ -42,6 +42,12 @@ export interface SendSettings extends BounceRequestSettings {
   readonly expirySafetyMs?: number;
   /** Base of the exponential backoff after a transient failure. @default 500 */
   readonly backoffBaseMs?: number;
+  /**
+   * How long a failing SENT write (DynamoDB throttled or unreachable) is
+   * retried after SES accepted the bounce. Far below the stuck age, so the
+   * item is still ours meanwhile. @default 20000
+   */
+  readonly recordRetryMs?: number;
 }
 
 /** The two methods of Powertools Metrics / Logger the use case needs; tests pass recorders. */
@@ -119,6 +125,7 @@ class SendAttempt {
       callsPerInvocation: given.callsPerInvocation ?? 3,
       expirySafetyMs: given.expirySafetyMs ?? 60_000,
       backoffBaseMs: given.backoffBaseMs ?? 500,
+      recordRetryMs: given.recordRetryMs ?? 20_000,
     };
     this.deadline = Date.parse(job.receivedAt) + SEND_WINDOW_MS - this.s.expirySafetyMs;
   }
@@ -225,16 +232,41 @@ class SendAttempt {
   }
 
   private async sent(sesMessageId: string): Promise<SendOutcome> {
-    const { ledger, metrics } = this.deps;
-    const moved = await ledger.transition(this.job.messageId, ['SENDING'], 'SENT', {
-      sesBounceMessageId: sesMessageId,
-      attempts: this.attempts + 1,
-    });
+    const { metrics } = this.deps;
+    const moved = await this.recordSent(sesMessageId);
     // Only the UNKNOWN sweep could have moved it meanwhile, and only after stuckAfterMs.
     if (!moved) this.log('error', 'bounce sent but the SENT state could not be recorded', 'SENDING', { sesMessageId });
     metrics.addMetric(MetricName.BouncesSent, MetricUnit.Count, 1);
     this.log('info', 'bounce sent', 'SENT', { sesMessageId });
     return { kind: 'sent', sesMessageId };
+  }
+
+  /**
+   * SENDING → SENT, retried with backoff while the write throws (DynamoDB
+   * throttled or down) for up to `recordRetryMs`. The bounce is out and its
+   * MessageId exists only in this process: giving up at the first error
+   * would turn a sent bounce into UNKNOWN (and an alarm). Still failing after
+   * that, the error propagates and the item becomes UNKNOWN as documented.
+   */
+  private async recordSent(sesMessageId: string): Promise<boolean> {
+    const { clock, ledger } = this.deps;
+    const started = clock.now();
+    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 4_000)) {
+      try {
+        return await ledger.transition(this.job.messageId, ['SENDING'], 'SENT', {
+          sesBounceMessageId: sesMessageId,
+          attempts: this.attempts + 1,
+        });
+      } catch (error) {
+        if (clock.now() - started + waitMs > this.s.recordRetryMs) throw error;
+        this.log('warn', 'bounce sent but the SENT write failed; retrying', 'SENDING', {
+          sesMessageId,
+          retryInMs: waitMs,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await clock.sleep(waitMs);
+      }
+    }
   }
 
   /** Maps a send failure to the next state; undefined means "try again on a later slot now". */

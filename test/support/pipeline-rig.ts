@@ -348,8 +348,8 @@ export interface PipelineRigOptions {
 export interface DrainOptions {
   /** Real-time limit. @default 60000 */
   readonly timeoutMs?: number;
-  /** Jump the clock to the next delayed record when nothing runs. @default true */
-  readonly jumpTime?: boolean;
+  /** Jump the clock to the next delayed record when nothing runs; a function is asked each time. @default true */
+  readonly jumpTime?: boolean | (() => boolean);
   /** Poll interval while waiting in real time. @default 20 */
   readonly pollMs?: number;
 }
@@ -575,7 +575,8 @@ export class PipelineRig {
     this.draining = true;
     const started = Date.now();
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const jump = options.jumpTime ?? true;
+    const jumpOption = options.jumpTime ?? true;
+    const jump = () => (typeof jumpOption === 'function' ? jumpOption() : jumpOption);
     const poll = options.pollMs ?? 20;
     const running = new Set<Promise<void>>();
     let invocations = 0;
@@ -606,7 +607,7 @@ export class PipelineRig {
           running.add(run);
         }
         if (running.size === 0 && this.queue.waiting.length === 0) break;
-        if (running.size === 0 && jump) {
+        if (running.size === 0 && jump()) {
           const gap = this.queue.waiting[0].visibleAt - this.clock.now();
           if (gap > 0) {
             this.clock.advance(gap);
