@@ -36,14 +36,27 @@ export interface DynamoDbRateGateOptions {
   readonly clock?: Clock;
   /** Lost races tolerated per acquire before {@link RateGateContentionError}. @default 25 */
   readonly maxConflicts?: number;
+  /**
+   * Earliest start of a slot, counted from the read of the gate: covers the
+   * reservation's own write, so that a slot on an idle gate is not already
+   * past its lateness tolerance when the write returns. @default {@link DEFAULT_RESERVE_LEAD_MS}
+   */
+  readonly reserveLeadMs?: number;
 }
+
+/**
+ * Default lead of a reservation. A TransactWriteItems takes 10–30 ms; with a
+ * 20 ms lateness tolerance a slot starting "now" was often missed (the holder
+ * then gave it up and wrote a second reservation).
+ */
+export const DEFAULT_RESERVE_LEAD_MS = 60;
 
 /**
  * Slot reservation over one DynamoDB item, `gate#<key>`, holding `nextSlotAt`
  * (epoch ms): the earliest start of the next reservation.
  *
- * acquire: read `nextSlotAt` (strongly consistent), `startAt = max(now, nextSlotAt)`;
- * if `startAt - now > maxWaitMs` reserve nothing (`no-slot`). Otherwise write
+ * acquire: read `nextSlotAt` (strongly consistent); if `nextSlotAt - now > maxWaitMs`
+ * reserve nothing (`no-slot`), else `startAt = max(now + reserveLead, nextSlotAt)`. Then write
  * `nextSlotAt = startAt + interval + margin` only if the item still holds the
  * value read (optimistic concurrency; a lost race re-reads). When a ledger
  * transition (PENDING → SENDING) is given, both writes go in one
@@ -69,6 +82,7 @@ export class DynamoDbRateGate implements RateGate {
   private readonly lateToleranceMs: number;
   private readonly clock: Clock;
   private readonly maxConflicts: number;
+  private readonly reserveLeadMs: number;
 
   constructor(options: DynamoDbRateGateOptions) {
     this.doc = stateDocumentClient(options.client);
@@ -79,6 +93,7 @@ export class DynamoDbRateGate implements RateGate {
     this.lateToleranceMs = options.lateToleranceMs ?? DEFAULT_LATE_TOLERANCE_MS;
     this.clock = options.clock ?? systemClock;
     this.maxConflicts = options.maxConflicts ?? 25;
+    this.reserveLeadMs = options.reserveLeadMs ?? DEFAULT_RESERVE_LEAD_MS;
     assertSlotSpacing(this.marginMs, this.lateToleranceMs);
   }
 
@@ -86,8 +101,10 @@ export class DynamoDbRateGate implements RateGate {
     for (let conflicts = 0; conflicts <= this.maxConflicts; conflicts++) {
       const seen = await this.readNextSlotAt();
       const now = this.clock.now();
-      const startAt = Math.max(now, seen ?? 0);
-      if (startAt - now > options.maxWaitMs) return { kind: 'no-slot', nextFreeAt: startAt };
+      const nextFree = Math.max(now, seen ?? 0);
+      // The wait for other holders decides no-slot; the lead only moves the start later (never closer to others).
+      if (nextFree - now > options.maxWaitMs) return { kind: 'no-slot', nextFreeAt: nextFree };
+      const startAt = Math.max(now + this.reserveLeadMs, nextFree);
       const outcome = await this.reserve(seen, startAt + this.intervalMs + this.marginMs, options);
       if (outcome === 'reserved') {
         return { kind: 'reserved', slot: { startAt, latestStartAt: startAt + this.lateToleranceMs } };

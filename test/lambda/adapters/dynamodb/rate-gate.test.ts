@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbMessageLedger } from '../../../../lambda/adapters/dynamodb/message-ledger';
-import { DynamoDbRateGate } from '../../../../lambda/adapters/dynamodb/rate-gate';
+import { DEFAULT_RESERVE_LEAD_MS, DynamoDbRateGate } from '../../../../lambda/adapters/dynamodb/rate-gate';
 import { STATE_PARTITION_KEY } from '../../../../lambda/config/tables';
 import { systemClock } from '../../../../lambda/ports/clock';
 import type { AuditRecord } from '../../../../lambda/ports';
@@ -48,9 +48,17 @@ describe('rate-gate (dynamodb)', () => {
       const second = await g.acquire({ maxWaitMs: 5000 });
       if (first.kind !== 'reserved' || second.kind !== 'reserved') throw new Error('expected two reservations');
       expect(first.slot.startAt).toBeGreaterThanOrEqual(before);
-      expect(first.slot.startAt).toBeLessThanOrEqual(Date.now());
+      expect(first.slot.startAt).toBeLessThanOrEqual(Date.now() + DEFAULT_RESERVE_LEAD_MS);
       expect(second.slot.startAt).toBe(first.slot.startAt + 1040);
       expect(second.slot.latestStartAt).toBe(second.slot.startAt + 20);
+    });
+
+    it('starts an idle-gate slot reserveLeadMs after the read when the gate is idle, so the write cannot make it late', async () => {
+      const g = new DynamoDbRateGate({ client, tableName: table, key: 'lead', intervalMs: 1000, reserveLeadMs: 150 });
+      const before = Date.now();
+      const first = await g.acquire({ maxWaitMs: 0 });
+      if (first.kind !== 'reserved') throw new Error('expected a reservation even with maxWaitMs 0');
+      expect(first.slot.startAt).toBeGreaterThanOrEqual(before + 150);
     });
 
     it('reserves nothing and reports the next free slot when it is further than maxWaitMs', async () => {
