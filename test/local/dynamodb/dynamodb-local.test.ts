@@ -1,5 +1,5 @@
 import { ListTablesCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbLocal } from '../../../local/dynamodb/dynamodb-local';
+import { DynamoDbLocalError, assertJavaAvailable, startDynamoDbLocal } from '../../../local/dynamodb/dynamodb-local';
 import { createTable, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 
 describe('dynamodb-local', () => {
@@ -12,6 +12,20 @@ describe('dynamodb-local', () => {
       const got = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } } }));
       expect(got.Item?.n?.N).toBe('1');
       client.destroy();
+    });
+  });
+
+  describe('assertJavaAvailable', () => {
+    it('says how to install Java when none is on PATH', () => {
+      const path = process.env.PATH;
+      process.env.PATH = '/nonexistent';
+      try {
+        expect(() => assertJavaAvailable()).toThrow(DynamoDbLocalError);
+        expect(() => assertJavaAvailable()).toThrow(/java was not found on PATH.*apt-get install -y openjdk-17-jre-headless/);
+      } finally {
+        process.env.PATH = path;
+      }
+      expect(() => assertJavaAvailable()).not.toThrow();
     });
   });
 
