@@ -47,9 +47,9 @@ export function findDynamoDbLocalJar(): { jar: string; libDir: string } {
   return { jar, libDir };
 }
 
-/** Fails with install instructions when no `java` is on PATH. */
-export function assertJavaAvailable(): void {
-  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+/** Fails with install instructions when no `java` is on the PATH of `env`. */
+export function assertJavaAvailable(env: NodeJS.ProcessEnv = process.env): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore', env });
   if (probe.error || probe.status !== 0) {
     throw new DynamoDbLocalError(
       'java was not found on PATH; DynamoDB Local needs a Java runtime (17 or newer). ' +

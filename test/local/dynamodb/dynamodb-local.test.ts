@@ -17,14 +17,9 @@ describe('dynamodb-local', () => {
 
   describe('assertJavaAvailable', () => {
     it('says how to install Java when none is on PATH', () => {
-      const path = process.env.PATH;
-      process.env.PATH = '/nonexistent';
-      try {
-        expect(() => assertJavaAvailable()).toThrow(DynamoDbLocalError);
-        expect(() => assertJavaAvailable()).toThrow(/java was not found on PATH.*apt-get install -y openjdk-17-jre-headless/);
-      } finally {
-        process.env.PATH = path;
-      }
+      const noJava = { ...process.env, PATH: '/nonexistent' };
+      expect(() => assertJavaAvailable(noJava)).toThrow(DynamoDbLocalError);
+      expect(() => assertJavaAvailable(noJava)).toThrow(/java was not found on PATH.*apt-get install -y openjdk-17-jre-headless/);
       expect(() => assertJavaAvailable()).not.toThrow();
     });
   });
