@@ -790,9 +790,18 @@ export class PipelineRig {
 
 const SILENT_LOG_CONTEXT = { appendKeys: () => undefined, removeKeys: () => undefined };
 
+/**
+ * Calls in order of arrival. The stand-in records a call when it answers, so
+ * a slow answer lands in its list after later, faster calls.
+ */
+export function byArrival(calls: readonly SendBounceCall[]): SendBounceCall[] {
+  return [...calls].sort((a, b) => a.arrivedAt - b.arrivedAt);
+}
+
 /** Gaps in ms between consecutive calls' arrival times. */
 export function gapsOf(calls: readonly SendBounceCall[]): number[] {
-  return calls.slice(1).map((c, i) => c.arrivedAt - calls[i].arrivedAt);
+  const sorted = byArrival(calls);
+  return sorted.slice(1).map((c, i) => c.arrivedAt - sorted[i].arrivedAt);
 }
 
 /** Median of a list of numbers (NaN when empty). */
