@@ -269,7 +269,6 @@ describe('bad-input (reliability suite 5)', () => {
   });
 
   describe('rule item corpus', () => {
-    const rulesDb = () => db;
     let table: string;
     let loadLogs: Record<string, unknown>[];
     let invalidCount: number[];
@@ -278,18 +277,18 @@ describe('bad-input (reliability suite 5)', () => {
 
     beforeAll(async () => {
       table = uniqueTableName('corpus-rule-items');
-      await createTable(rulesDb(), table, RULES_PARTITION_KEY);
+      await createTable(db, table, RULES_PARTITION_KEY);
       for (const entry of manifest.rules) {
         const item = JSON.parse(readFileSync(join(CORPUS, entry.file), 'utf8'));
         try {
-          await rulesDb().send(new PutItemCommand({ TableName: table, Item: item }));
+          await db.send(new PutItemCommand({ TableName: table, Item: item }));
         } catch (error) {
           putErrors.set(entry.file, (error as Error).name);
         }
       }
       invalidCount = [];
       source = new DynamoDbRuleSource({
-        client: rulesDb(),
+        client: db,
         tableName: table,
         cacheMs: 60_000,
         metrics: { addMetric: (name, _unit, value) => name === 'InvalidRules' && invalidCount.push(value) },
