@@ -12,19 +12,43 @@ export interface Clients {
   readonly ses: SESClient;
 }
 
+/** Endpoint override (local mode, tests); on AWS the SDK's default region and credential chain apply. */
+const endpointOf = (endpoint?: string) => (endpoint ? { endpoint } : {});
+
+/** The DynamoDB client (rules, state table). */
+export function createDynamoDbClient(config: Config): DynamoDBClient {
+  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb) });
+}
+
+/** The S3 client (stored mail); path-style when pointed at a local endpoint. */
+export function createS3Client(config: Config): S3Client {
+  return new S3Client({ ...endpointOf(config.endpoints.s3), forcePathStyle: Boolean(config.endpoints.s3) });
+}
+
+/** The SQS client (bounce queue). */
+export function createSqsClient(config: Config): SQSClient {
+  return new SQSClient({ ...endpointOf(config.endpoints.sqs) });
+}
+
 /**
- * Builds the clients. Endpoint overrides (local mode, tests) come from config;
- * on AWS the SDK's default region and credential chain apply.
- *
- * The SES client makes one attempt only: Throttling is answered by the rate
- * gate with a later slot, and retrying inside the SDK would break the pace.
+ * The SES client. It makes one attempt only: Throttling is answered by the
+ * rate gate with a later slot, and retrying inside the SDK would break the pace.
+ */
+export function createSesClient(config: Config): SESClient {
+  return new SESClient({ ...endpointOf(config.endpoints.ses), maxAttempts: 1 });
+}
+
+/**
+ * Builds every client (local mode, tests). A Lambda entry builds only the
+ * clients its function uses through the single-service factories above: the
+ * SDK packages are side-effect free, so a client no handler constructs is
+ * left out of that function's bundle and never loaded at its cold start.
  */
 export function createClients(config: Config): Clients {
-  const local = (endpoint?: string) => (endpoint ? { endpoint } : {});
   return {
-    dynamodb: new DynamoDBClient({ ...local(config.endpoints.dynamodb) }),
-    s3: new S3Client({ ...local(config.endpoints.s3), forcePathStyle: Boolean(config.endpoints.s3) }),
-    sqs: new SQSClient({ ...local(config.endpoints.sqs) }),
-    ses: new SESClient({ ...local(config.endpoints.ses), maxAttempts: 1 }),
+    dynamodb: createDynamoDbClient(config),
+    s3: createS3Client(config),
+    sqs: createSqsClient(config),
+    ses: createSesClient(config),
   };
 }
