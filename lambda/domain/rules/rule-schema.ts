@@ -125,9 +125,25 @@ const toList = (v: unknown): unknown => {
 const toNumber = (v: unknown): unknown => {
   if (v === null) return undefined;
   if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
-  if (typeof v === 'object' && v !== null && v.constructor?.name === 'NumberValue') return Number(String(v));
+  if (isWrappedNumber(v)) return Number(v.value);
   return v;
 };
+
+/**
+ * The SDK's NumberValue (`unmarshall(…, { wrapNumbers: true })`), recognised by
+ * shape: its class name does not survive a minified bundle. A map attribute
+ * unmarshalls to a plain object, so it can never pass for one.
+ */
+function isWrappedNumber(v: unknown): v is { value: string } {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as object | null;
+  return (
+    proto !== Object.prototype &&
+    proto !== null &&
+    typeof (v as { value?: unknown }).value === 'string' &&
+    typeof (v as { toAttributeValue?: unknown }).toAttributeValue === 'function'
+  );
+}
 
 /** An optional attribute; DynamoDB NULL counts as absent. */
 const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(nullToUndefined, schema.optional());
