@@ -45,7 +45,8 @@ export const SENDER_AUTH_POLICIES: readonly SenderAuthPolicy[] = ['spf-pass', 's
 
 /**
  * esbuild options of both functions' bundles. Exported so that the
- * benchmarks (bench/) build byte-for-byte the bundles the stack deploys.
+ * benchmarks (bench/) build byte-for-byte the bundles the stack deploys;
+ * {@link functionBundling} adds what differs per function.
  */
 export const FUNCTION_BUNDLING: Readonly<nodejs.BundlingOptions> = Object.freeze({
   // esbuild is a dev dependency: bundle locally, never in Docker.
@@ -57,6 +58,65 @@ export const FUNCTION_BUNDLING: Readonly<nodejs.BundlingOptions> = Object.freeze
   // pinned in package-lock.json are the ones the tests ran against.
   externalModules: [],
 });
+
+/** The two functions of the stack. */
+export type FunctionName = 'receive' | 'send';
+
+/**
+ * Packages a function reaches only through a dynamic `import()`, for the few
+ * messages that need them (mailparser: attachment rules). They are left out of
+ * the function's bundle and shipped pre-bundled beside it in
+ * `node_modules/<name>/index.js`, where `require` finds them: V8 then never
+ * parses their code at a cold start (in the single bundle it did, ~1 MB, even
+ * though it was not evaluated).
+ */
+export const LAZY_PACKAGES: Readonly<Record<FunctionName, readonly string[]>> = Object.freeze({
+  receive: Object.freeze(['mailparser']),
+  send: Object.freeze([]),
+});
+
+/** Where the project's dev dependencies (esbuild, the lazy packages) are at synth time. */
+const PROJECT_ROOT = path.join(__dirname, '..');
+
+/**
+ * Shell commands (run by CDK's local bundling with `bash -c`, after the main
+ * bundle is written) that pre-bundle each lazy package with the project's own
+ * esbuild into `<outputDir>/node_modules/<name>/index.js`. Nothing is
+ * downloaded: the package's installed copy is the entry.
+ */
+export function lazyPackageCommands(outputDir: string, packages: readonly string[], target = FUNCTION_BUNDLING.target ?? 'node22'): string[] {
+  const esbuild = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild');
+  return packages.map((pkg) => {
+    const entry = require.resolve(pkg, { paths: [PROJECT_ROOT] });
+    const outfile = path.join(outputDir, 'node_modules', pkg, 'index.js');
+    return `"${esbuild}" "${entry}" --bundle --platform=node --format=cjs --target=${target} --minify --log-level=warning --outfile="${outfile}"`;
+  });
+}
+
+/**
+ * Bundling options of one function: {@link FUNCTION_BUNDLING}, plus, when the
+ * function has {@link LAZY_PACKAGES}, those packages external and shipped
+ * pre-bundled beside the bundle. `import()` is compiled to `require()` so
+ * that the lazy package loads through the CommonJS loader, which sees the
+ * pre-bundle's `module.exports` whatever its shape (Node's ESM loader would
+ * only see the names its lexer can find). The stack and the benchmarks both
+ * build from this, so they cannot drift.
+ */
+export function functionBundling(fn: FunctionName): nodejs.BundlingOptions {
+  const lazy = LAZY_PACKAGES[fn];
+  const base: nodejs.BundlingOptions = { ...FUNCTION_BUNDLING, externalModules: [...(FUNCTION_BUNDLING.externalModules ?? [])] };
+  if (lazy.length === 0) return base;
+  return {
+    ...base,
+    externalModules: [...(base.externalModules ?? []), ...lazy],
+    esbuildArgs: { '--supported:dynamic-import': 'false' },
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir: string, outputDir: string) => lazyPackageCommands(outputDir, lazy, base.target),
+    },
+  };
+}
 
 /** Properties of {@link SesBouncer}. */
 export interface SesBouncerProps {
@@ -353,6 +413,7 @@ export class SesBouncer extends Construct {
     };
     this.receiveFunction = this.nodeFunction('Receive', {
       entry: path.join(HANDLERS, 'receive.ts'),
+      bundling: functionBundling('receive'),
       description: 'ses-bouncer: evaluates bounce rules for mail received by SES and queues bounce jobs',
       timeout: RECEIVE_TIMEOUT,
       memorySize: settings.receiveMemorySize,
@@ -365,6 +426,7 @@ export class SesBouncer extends Construct {
     });
     this.sendFunction = this.nodeFunction('Send', {
       entry: path.join(HANDLERS, 'send.ts'),
+      bundling: functionBundling('send'),
       description: 'ses-bouncer: sends queued bounces through SES SendBounce, one per second',
       timeout: SEND_TIMEOUT,
       memorySize: 256,
@@ -507,7 +569,6 @@ export class SesBouncer extends Construct {
       architecture: lambda.Architecture.ARM_64,
       role,
       logGroup,
-      bundling: { ...FUNCTION_BUNDLING, externalModules: [...(FUNCTION_BUNDLING.externalModules ?? [])] },
     });
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
