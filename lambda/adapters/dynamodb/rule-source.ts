@@ -2,6 +2,12 @@
  * RuleSource over the rules table: a paginated Scan, validated and compiled,
  * cached in memory for `cacheMs`. Operators edit items by hand; an edit takes
  * effect at the next refresh, without a redeploy.
+ *
+ * Once a set is compiled, an expired cache does not hold up the message that
+ * finds it expired (100,000 rules take seconds to load): the current rules
+ * answer at once and one refresh runs in the background
+ * (stale-while-revalidate). In a function that receives mail at least every
+ * `cacheMs`, an edit therefore applies within `cacheMs` + the load time.
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -39,6 +45,14 @@ export interface DynamoDbRuleSourceOptions {
   readonly maxStaleMs?: number;
   /** Wait between failed reloads while serving stale rules. @default min(cacheMs, 10 s) */
   readonly retryMs?: number;
+  /**
+   * How long past `cacheMs` the current rules are still answered at once
+   * while a refresh runs in the background. Rules older than that (a function
+   * idle for a while) wait for the reload, as the first load does. Capped by
+   * `maxStaleMs`. 0 turns the background refresh off.
+   * @default 5 minutes; 0 when `cacheMs` is 0 (no cache: every call waits for a load)
+   */
+  readonly revalidateMs?: number;
   /** Epoch ms. @default Date.now */
   readonly now?: () => number;
   readonly logger?: RuleSourceLogger;
@@ -92,6 +106,7 @@ function toPlain(items: readonly Record<string, AttributeValue>[]): { plain: unk
 export class DynamoDbRuleSource implements RuleSource {
   private readonly maxStaleMs: number;
   private readonly retryMs: number;
+  private readonly revalidateMs: number;
   private readonly now: () => number;
   private readonly log: RuleSourceLogger;
   private readonly metrics: RuleSourceMetrics;
@@ -102,27 +117,61 @@ export class DynamoDbRuleSource implements RuleSource {
   constructor(private readonly options: DynamoDbRuleSourceOptions) {
     this.maxStaleMs = options.maxStaleMs ?? 15 * 60_000;
     this.retryMs = options.retryMs ?? Math.min(options.cacheMs, 10_000);
+    this.revalidateMs = Math.min(options.revalidateMs ?? (options.cacheMs === 0 ? 0 : 5 * 60_000), this.maxStaleMs);
     this.now = options.now ?? Date.now;
     this.log = options.logger ?? projectLogger;
     this.metrics = options.metrics ?? defaultMetrics;
   }
 
   /**
-   * The current rules: cached ones while fresh, else one shared reload.
-   * When a reload fails the previous rules are served (and the failure
-   * logged) for up to `cacheMs + maxStaleMs` after their load.
+   * The current rules: cached ones while fresh. Once expired, still the
+   * cached ones, answered at once, while one background refresh (at most one
+   * at a time) loads the table: for up to `revalidateMs` past `cacheMs`, or
+   * `maxStaleMs` while reloads fail (retried every `retryMs`). Older rules
+   * are never served: the caller waits for one shared reload, which throws
+   * {@link RulesUnavailableError} when it fails and no rules within
+   * `cacheMs + maxStaleMs` exist.
+   *
+   * On Lambda the environment is frozen between invocations: a background
+   * refresh progresses while invocations run and completes in a later one.
    */
   current(): Promise<CompiledRules> {
     const now = this.now();
     const loaded = this.loaded;
-    if (loaded && now - loaded.loadedAt < this.options.cacheMs) return Promise.resolve(loaded.rules);
-    if (loaded && now < this.retryAfter && now - loaded.loadedAt < this.options.cacheMs + this.maxStaleMs) {
-      return Promise.resolve(loaded.rules);
+    if (loaded) {
+      const age = now - loaded.loadedAt;
+      if (age < this.options.cacheMs) return Promise.resolve(loaded.rules);
+      const failing = this.retryAfter > 0;
+      const servable = this.options.cacheMs + (failing ? this.maxStaleMs : this.revalidateMs);
+      if (age < servable) {
+        if (!this.inflight && now >= this.retryAfter) this.refreshInBackground();
+        return Promise.resolve(loaded.rules);
+      }
     }
+    return this.shared();
+  }
+
+  /** Resolves once no load is in flight (a background refresh included); never rejects. For tests and shutdown. */
+  async whenIdle(): Promise<void> {
+    while (this.inflight) await this.inflight.catch(() => undefined);
+  }
+
+  /** The one load in flight, started if none is. */
+  private shared(): Promise<CompiledRules> {
     this.inflight ??= this.reload().finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** Starts a refresh nobody awaits; its failure is already logged by serveStale or here. */
+  private refreshInBackground(): void {
+    this.shared().catch((error: unknown) => {
+      this.log.error('background rules refresh failed', {
+        table: this.options.tableName,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
   }
 
   private async reload(): Promise<CompiledRules> {

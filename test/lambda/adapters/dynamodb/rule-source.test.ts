@@ -37,6 +37,19 @@ function recordingMetrics() {
   return { metrics: { addMetric: (name: string, _unit: unknown, value: number) => values.push({ name, value }) }, values };
 }
 
+/** Counts Scan requests sent through the client. */
+function countScans(client: DynamoDBClient): () => number {
+  let scans = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'ScanCommand') scans++;
+      return next(args);
+    },
+    { step: 'initialize', name: `countScans${Math.random()}` },
+  );
+  return () => scans;
+}
+
 describe('rule-source', () => {
   let client: DynamoDBClient;
   let table: string;
@@ -112,16 +125,75 @@ describe('rule-source', () => {
       clock += 59_999;
       expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
       clock += 1;
+      // Expired: answered at once with the current rules while the refresh runs.
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      await s.whenIdle();
       expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
     });
 
-    it('drops a deleted rule after the cache time', async () => {
+    it('drops a deleted rule after the cache time and the refresh', async () => {
       await put(operatorItem('r', ['a@example.com']));
       const { s } = source();
       expect((await s.current()).size).toBe(1);
       await client.send(new DeleteItemCommand({ TableName: table, Key: { ruleId: { S: 'r' } } }));
       clock += 60_000;
+      expect((await s.current()).size).toBe(1);
+      await s.whenIdle();
       expect((await s.current()).size).toBe(0);
+    });
+
+    it('answers expired rules at once and runs one background refresh, however many callers', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const scans = countScans(client);
+      const { s } = source();
+      const first = await s.current();
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
+      clock += 60_000;
+      // Before any Scan can answer, every caller gets the compiled set it already had.
+      const answers = await Promise.all(Array.from({ length: 10 }, () => s.current()));
+      expect(answers.every((a) => a === first)).toBe(true);
+      await s.whenIdle();
+      expect(scans()).toBe(2);
+      const refreshed = await s.current();
+      expect(refreshed).not.toBe(first);
+      expect(refreshed.evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      // Fresh again: no further Scan until the next expiry.
+      clock += 59_999;
+      await s.current();
+      await s.whenIdle();
+      expect(scans()).toBe(2);
+    });
+
+    it('waits for the reload instead when the rules are older than cacheMs + revalidateMs', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source({ revalidateMs: 120_000 });
+      await s.current();
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
+      clock += 60_000 + 119_999;
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      await s.whenIdle();
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'bounce' }, status: { S: '5.7.1' } });
+      // The refresh above loaded at the same clock; idle past its revalidate window, a caller waits.
+      clock += 60_000 + 120_000;
+      const decision = (await s.current()).evaluate(facts(['a@example.com']), NOW)[0];
+      expect(decision).toMatchObject({ action: 'bounce', bounce: expect.objectContaining({ status: '5.7.1' }) });
+    });
+
+    it('waits for every reload when revalidateMs is 0', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source({ revalidateMs: 0 });
+      await s.current();
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
+      clock += 60_000;
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+    });
+
+    it('loads for every call when cacheMs is 0 (no background refresh)', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const { s } = source({ cacheMs: 0 });
+      await s.current();
+      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
     });
 
     it('shares one load between concurrent callers', async () => {
@@ -144,7 +216,31 @@ describe('rule-source', () => {
       await deleteTable(client, table);
       clock += 60_000;
       expect(await s.current()).toBe(first);
+      await s.whenIdle();
       expect(lines.some((l) => l.level === 'error' && l.message.includes('serving the previous rules'))).toBe(true);
+      await createTable(client, table, 'ruleId');
+    });
+
+    it('serves stale rules up to maxStaleMs while reloads fail, retrying in the background every retryMs', async () => {
+      await put(operatorItem('r', ['a@example.com']));
+      const scans = countScans(client);
+      const { s } = source({ maxStaleMs: 300_000, revalidateMs: 30_000, retryMs: 10_000 });
+      const first = await s.current();
+      await deleteTable(client, table);
+      clock += 60_000;
+      expect(await s.current()).toBe(first);
+      await s.whenIdle();
+      expect(scans()).toBe(2);
+      // Within retryMs of the failure: no new attempt.
+      clock += 9_999;
+      expect(await s.current()).toBe(first);
+      await s.whenIdle();
+      expect(scans()).toBe(2);
+      // Past revalidateMs but within maxStaleMs, failing: still served, and retried.
+      clock += 200_000;
+      expect(await s.current()).toBe(first);
+      await s.whenIdle();
+      expect(scans()).toBe(3);
       await createTable(client, table, 'ruleId');
     });
 
