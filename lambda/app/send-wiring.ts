@@ -29,6 +29,7 @@ export function buildSendDeps(
       tableName: config.stateTable,
       key: config.rateGateKey,
       intervalMs: config.rateGateIntervalMs,
+      marginMs: config.rateGateMarginMs,
       clock,
     }),
     sender: new SesBounceSender(clients.ses),

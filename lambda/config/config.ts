@@ -37,6 +37,12 @@ export interface Config {
   readonly rateGateKey: string;
   /** Minimum spacing between SendBounce calls. */
   readonly rateGateIntervalMs: number;
+  /**
+   * Extra spacing after every slot: covers clock skew and the jitter between
+   * a call's start and its arrival at SES (slack = margin − 20 ms tolerance).
+   * Under a backlog the pace is one call per interval + margin.
+   */
+  readonly rateGateMarginMs: number;
   /** Longest a send job waits for its rate slot before it goes back to the queue. */
   readonly maxSlotWaitMs: number;
   /** Log addresses in clear (`true`) or masked (`false`, default). */
@@ -81,6 +87,8 @@ const schema = z.object({
   AUDIT_TTL_DAYS: int(1, 3650).default(30),
   RATE_GATE_KEY: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits or . _ : -').default('ses-sendbounce'),
   RATE_GATE_INTERVAL_MS: int(1000, 60000).default(1000),
+  // At least the gate's 20 ms lateness tolerance, or calls could start closer than the interval.
+  RATE_GATE_MARGIN_MS: int(20, 5000).default(40),
   MAX_SLOT_WAIT_MS: int(0, 600000).default(20000),
   LOG_ADDRESSES: z.enum(['true', 'false']).default('false'),
   DYNAMODB_ENDPOINT: url.optional(),
@@ -131,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditTtlDays: c.AUDIT_TTL_DAYS,
     rateGateKey: c.RATE_GATE_KEY,
     rateGateIntervalMs: c.RATE_GATE_INTERVAL_MS,
+    rateGateMarginMs: c.RATE_GATE_MARGIN_MS,
     maxSlotWaitMs: c.MAX_SLOT_WAIT_MS,
     logAddresses: c.LOG_ADDRESSES === 'true',
     endpoints: { dynamodb: c.DYNAMODB_ENDPOINT, s3: c.S3_ENDPOINT, sqs: c.SQS_ENDPOINT, ses: c.SES_ENDPOINT },
