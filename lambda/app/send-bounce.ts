@@ -275,6 +275,7 @@ class SendAttempt {
     if (error instanceof ThrottledError) {
       // Not the job's fault: no attempt counted.
       this.deps.metrics.addMetric(MetricName.SesThrottled, MetricUnit.Count, 1);
+      this.log('warn', 'sendbounce throttled by SES; retrying on a later slot', 'PENDING', { error: reason });
       await this.release(reason);
       if (call < this.s.callsPerInvocation) return undefined;
       return this.requeue('throttled', 2);
