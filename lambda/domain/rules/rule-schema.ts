@@ -294,6 +294,128 @@ const itemSchema = z.object({
   explanation: optional(oneLine(MAX_EXPLANATION_LENGTH)),
 });
 
+// --- fast path for well-formed items ------------------------------------------
+
+/** What a successful parse of {@link itemSchema} gives. */
+type ItemData = z.output<typeof itemSchema>;
+
+/** Returned by a fast-path check that cannot vouch for a value: the schema decides (and words any error). */
+const BAIL: unique symbol = Symbol('bail');
+type Fast<T> = T | typeof BAIL;
+
+const absent = (v: unknown): boolean => v === undefined || v === null;
+
+function fastStrings(v: unknown): Fast<string[]> {
+  const list = toList(v);
+  if (!Array.isArray(list) || list.length === 0) return BAIL;
+  for (const s of list) if (typeof s !== 'string') return BAIL;
+  return list as string[];
+}
+
+function fastAddressPatterns(v: unknown): Fast<AddressPattern[]> {
+  const list = fastStrings(v);
+  if (list === BAIL) return BAIL;
+  const out: AddressPattern[] = [];
+  for (const text of list) {
+    const parsed = parseAddressPattern(text);
+    if (typeof parsed === 'string') return BAIL;
+    out.push(parsed);
+  }
+  return out;
+}
+
+function fastGlobs(v: unknown): Fast<Glob[]> {
+  const list = fastStrings(v);
+  if (list === BAIL) return BAIL;
+  const out: Glob[] = [];
+  for (const text of list) {
+    if (globProblem(text) !== undefined) return BAIL;
+    out.push(Glob.compile(text));
+  }
+  return out;
+}
+
+function fastOneLine(v: unknown, max: number): Fast<string> {
+  return typeof v === 'string' && v.length <= max && !/[\r\n]/.test(v) ? v : BAIL;
+}
+
+function fastInstant(v: unknown): Fast<number> {
+  if (typeof v !== 'string' || !ISO_8601.test(v)) return BAIL;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? BAIL : ms;
+}
+
+function fastSize(v: unknown): Fast<number> {
+  const n = toNumber(v);
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : BAIL;
+}
+
+/** An optional field: absent and NULL give undefined, anything else goes through `check`. */
+function opt<T>(v: unknown, check: (v: unknown) => Fast<T>): Fast<T | undefined> {
+  return absent(v) ? undefined : check(v);
+}
+
+/**
+ * The schema's output for an item whose every attribute has the plain,
+ * well-typed shape almost all stored rules have, built without zod (which
+ * dominates the load time of 100,000 rules); BAIL for anything else, and the
+ * schema then parses the item and words every problem. It only ever vouches
+ * for values the schema accepts, and builds them with the same helpers, so a
+ * rule comes out the same whichever way it was parsed.
+ */
+function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
+  const { ruleId } = r;
+  if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH) return BAIL;
+  if (!absent(r.enabled) && typeof r.enabled !== 'boolean') return BAIL;
+  const priority = opt(r.priority, (v) => {
+    const n = toNumber(v);
+    return typeof n === 'number' && Number.isFinite(n) ? n : BAIL;
+  });
+  if (priority === BAIL) return BAIL;
+  const action = typeof r.action === 'string' ? r.action.toLowerCase() : undefined;
+  if (action !== 'bounce' && action !== 'allow') return BAIL;
+  const bounceType = opt(r.bounceType, (v) => (typeof v === 'string' ? (BOUNCE_TYPES.find((t) => t.toLowerCase() === v.toLowerCase()) ?? BAIL) : BAIL));
+  const status = opt(r.status, (v) => (typeof v === 'string' && /^[45]\.\d{1,3}\.\d{1,3}$/.test(v) ? v : BAIL));
+  const description = opt(r.description, (v) => fastOneLine(v, MAX_DESCRIPTION_LENGTH));
+  const diagnosticCode = opt(r.diagnosticCode, (v) => fastOneLine(v, MAX_DIAGNOSTIC_CODE_LENGTH));
+  const explanation = opt(r.explanation, (v) => fastOneLine(v, MAX_EXPLANATION_LENGTH));
+  const activeFrom = opt(r.activeFrom, fastInstant);
+  const activeUntil = opt(r.activeUntil, fastInstant);
+  const minSizeBytes = opt(r.minSizeBytes, fastSize);
+  const maxSizeBytes = opt(r.maxSizeBytes, fastSize);
+  const recipients = fastAddressPatterns(r.recipients);
+  const senders = opt(r.senders, fastAddressPatterns);
+  const fromHeader = opt(r.fromHeader, fastAddressPatterns);
+  const subject = opt(r.subject, fastGlobs);
+  const attachmentNames = opt(r.attachmentNames, fastGlobs);
+  const attachmentTypes = opt(r.attachmentTypes, fastGlobs);
+  // Header and verdict maps are rare: the schema handles them.
+  if (!absent(r.headers) || !absent(r.verdicts)) return BAIL;
+  const values = [bounceType, status, description, diagnosticCode, explanation, activeFrom, activeUntil, minSizeBytes, maxSizeBytes, recipients, senders, fromHeader, subject, attachmentNames, attachmentTypes];
+  if (values.includes(BAIL)) return BAIL;
+  return {
+    ruleId,
+    enabled: absent(r.enabled) ? undefined : (r.enabled as boolean),
+    priority,
+    description,
+    activeFrom,
+    activeUntil,
+    recipients,
+    senders,
+    fromHeader,
+    subject,
+    minSizeBytes,
+    maxSizeBytes,
+    attachmentNames,
+    attachmentTypes,
+    action,
+    bounceType,
+    status,
+    diagnosticCode,
+    explanation,
+  } as ItemData;
+}
+
 // --- unknown attributes ------------------------------------------------------
 
 function editDistance(a: string, b: string): number {
@@ -347,15 +469,20 @@ export function parseRule(item: unknown): RuleParseResult {
     else warnings.push(issue(key, `unknown attribute ${JSON.stringify(key)} is ignored`));
   }
 
-  const parsed = itemSchema.safeParse(record);
-  if (!parsed.success) {
-    for (const zi of parsed.error.issues) {
-      errors.push(issue(zi.path.length ? zi.path.map(String).join('.') : '(item)', zi.message));
+  // Well-formed items skip zod; anything the fast path cannot vouch for gets the schema's checks and wording.
+  let d: ItemData;
+  const fast = errors.length === 0 ? fastParse(record) : BAIL;
+  if (fast !== BAIL) d = fast;
+  else {
+    const parsed = itemSchema.safeParse(record);
+    if (!parsed.success) {
+      for (const zi of parsed.error.issues) {
+        errors.push(issue(zi.path.length ? zi.path.map(String).join('.') : '(item)', zi.message));
+      }
     }
+    if (!parsed.success || errors.length > 0) return { ok: false, ruleId, errors, warnings };
+    d = parsed.data;
   }
-  if (!parsed.success || errors.length > 0) return { ok: false, ruleId, errors, warnings };
-
-  const d = parsed.data;
   if (d.activeFrom !== undefined && d.activeUntil !== undefined && d.activeFrom >= d.activeUntil) {
     errors.push(issue('activeUntil', 'must be later than activeFrom'));
   }
