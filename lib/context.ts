@@ -33,6 +33,7 @@ export const CONTEXT_KEYS = {
   rulesCacheSeconds: 'seconds the functions cache rules (default 60)',
   logAddresses: 'true: log addresses in clear (default false: masked)',
   sendReservedConcurrency: 'reserved concurrency of the send function, or none (default 2)',
+  receiveMemoryMb: 'memory of the receive function in MB, 128-10240 (default 1024; 100,000 rules need at least 512)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -90,6 +91,7 @@ export function readContext(node: Node): SesBouncerProps {
     rulesCacheSeconds: int('rulesCacheSeconds', raw('rulesCacheSeconds')),
     logAddresses: bool('logAddresses', raw('logAddresses')),
     sendReservedConcurrency: reserved === 'none' ? null : int('sendReservedConcurrency', reserved),
+    receiveMemorySize: int('receiveMemoryMb', raw('receiveMemoryMb')),
   };
 }
 

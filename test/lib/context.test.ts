@@ -51,6 +51,12 @@ describe('context', () => {
       ]);
     });
 
+    it('reads receiveMemoryMb into the receive function\'s memory size when it is set', () => {
+      expect(read({ ...REQUIRED, 'ses-bouncer:receiveMemoryMb': '2048' }).receiveMemorySize).toBe(2048);
+      expect(read(REQUIRED).receiveMemorySize).toBeUndefined();
+      expect(() => read({ ...REQUIRED, 'ses-bouncer:receiveMemoryMb': 'lots' })).toThrow(/ses-bouncer:receiveMemoryMb must be a whole number \(got "lots"\)/);
+    });
+
     it('leaves unset keys undefined so the construct applies its defaults', () => {
       const props = read(REQUIRED);
       for (const key of Object.keys(CONTEXT_KEYS).filter((k) => k !== 'recipients' && k !== 'bounceSender')) {
