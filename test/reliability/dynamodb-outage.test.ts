@@ -94,6 +94,16 @@ describe('dynamodb outage', () => {
     await r.drain();
 
     const all = [...backlog, ...during];
+    // The timeline first, so that a failure below can be read.
+    const t0 = r.standIn.calls.length ? Math.min(...r.standIn.calls.map((c) => c.arrivedAt)) : 0;
+    const timeline = await Promise.all(
+      all.map(async (e) => {
+        const a = await r.audit(idOf(e));
+        const calls = r.callsFor(idOf(e)).map((c) => `${c.arrivedAt - t0}:${c.outcome.kind === 'error' ? c.outcome.code : 'ok'}`);
+        return `${idOf(e).slice(-6)} ${a?.state ?? '(none)'} [${calls.join(' ')}] ${a?.lastError ?? ''}`;
+      }),
+    );
+    process.stdout.write(`\ndynamodb outage timeline (outage ${outageStartedAt - t0}..${outageEndedAt - t0} ms):\n${timeline.join('\n')}\n`);
     const callsPer = all.map((e) => r.callsFor(idOf(e)).filter((c) => c.outcome.kind === 'accepted'));
     // Every pending bounce sent, none twice.
     expect(callsPer.map((c) => c.length)).toEqual(Array(all.length).fill(1));

@@ -8,7 +8,7 @@
  * on later slots without counting an attempt; 5xx retried with backoff and
  * counted; MessageRejected FAILED, never retried), no message is bounced
  * twice, calls stay ≥ 1000 ms apart through the storm, and after it the pace
- * is back to about one call per 1040 ms.
+ * is back to about one call per interval + margin (1100 ms in the rig).
  *
  * Scale: 14 messages, 3 consumers, 10 faulty calls. The storm hits the
  * first three jobs with three failures each, so each uses up the 3 calls one
@@ -81,7 +81,7 @@ describe('ses faults', () => {
     const after = calls.slice(stormCalls);
     const afterGaps = gapsOf(after);
     expect(Math.min(...afterGaps)).toBeGreaterThanOrEqual(1000);
-    expect(median(afterGaps)).toBeLessThan(1150);
+    expect(median(afterGaps)).toBeLessThan(1200);
     const perSecond = (after.length - 1) / ((after[after.length - 1].arrivedAt - after[0].arrivedAt) / 1000);
     expect(perSecond).toBeGreaterThan(0.85);
 

@@ -16,9 +16,10 @@
  *
  * Each concurrent invocation is its own "Lambda instance" with its own deps
  * (built once, reused while warm). A fault injected as a crash kills that
- * instance: every later port call of it throws, the invocation gets no answer
- * (an SQS batch comes back after the visibility timeout), and the next
- * invocation cold-starts a new instance.
+ * instance: the port call never returns and no later code of it runs, the
+ * invocation gets no answer (an SQS batch comes back after the visibility
+ * timeout; a receive invocation fails), and the next invocation cold-starts
+ * a new instance.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,7 +118,7 @@ export class RigClock implements Clock {
 /** The ports of the two functions that a fault can target. */
 export type PortName = 'rules' | 'mail' | 'ledger' | 'budget' | 'queue' | 'gate' | 'sender';
 
-/** Thrown by a port of an instance that a crash fault killed. */
+/** How a killed instance's receive invocation fails (Lambda reports the invocation as failed). */
 export class SimulatedCrash extends Error {
   constructor(message: string) {
     super(message);
@@ -132,7 +133,11 @@ export interface FaultSpec {
   readonly method: string;
   /** `before`: throw instead of calling; `after`: the call happens, then the caller gets the error instead of its result. */
   readonly when: 'before' | 'after';
-  /** `crash`: the instance dies (every later port call throws). An Error (or factory): thrown once, the instance lives on. */
+  /**
+   * `crash`: the instance dies: the call never returns, no later code of
+   * that instance runs, its invocation answers nothing. An Error (or
+   * factory): thrown to the caller, the instance lives on.
+   */
   readonly effect: 'crash' | Error | (() => Error);
   /** Only calls whose arguments match. */
   readonly match?: (args: readonly unknown[]) => boolean;
@@ -184,7 +189,31 @@ interface Instance<D> {
   readonly deps: D;
   dead: boolean;
   busy: boolean;
+  /** Settles when a crash kills the instance; its invocation then answers nothing. */
+  readonly died: Promise<SimulatedCrash>;
+  kill(crash: SimulatedCrash): void;
 }
+
+function newInstance<D>(deps: D): Instance<D> {
+  let kill!: (crash: SimulatedCrash) => void;
+  const died = new Promise<SimulatedCrash>((resolve) => {
+    kill = resolve;
+  });
+  const instance: Instance<D> = {
+    deps,
+    dead: false,
+    busy: false,
+    died,
+    kill: (crash) => {
+      instance.dead = true;
+      kill(crash);
+    },
+  };
+  return instance;
+}
+
+/** A call of a dead process: it never returns, and nothing after it runs. */
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 // ---------------------------------------------------------------------------
 // Queue
@@ -457,6 +486,11 @@ export class PipelineRig {
       SENDER_BUDGET_PER_ADDRESS: '10000',
       SENDER_BUDGET_PER_DOMAIN: '100000',
       RATE_GATE_KEY: `rig-${randomUUID().slice(0, 8)}`,
+      // All "instances" share one Node process on a busy 2-core machine: a call's
+      // start-to-arrival jitter at the stand-in reached ~75 ms, beyond the default
+      // 40 ms margin's 20 ms slack (a 965 ms gap, answered Throttling). 100 ms
+      // gives 80 ms of slack; the pace becomes one call per 1100 ms.
+      RATE_GATE_MARGIN_MS: '100',
       DYNAMODB_ENDPOINT: endpoint,
       S3_ENDPOINT: s3.endpoint,
       SES_ENDPOINT: standIn.endpoint,
@@ -547,14 +581,17 @@ export class PipelineRig {
 
   /**
    * One invocation of the receive function (a warm idle instance, or a cold
-   * start). Rejects like the handler does (or with {@link SimulatedCrash}).
+   * start). Rejects like the handler does, or with {@link SimulatedCrash}
+   * when the instance died (Lambda reports the invocation as failed).
    */
   async receive(event: unknown): Promise<{ disposition: string }> {
     const instance = this.receivePool.find((i) => !i.busy && !i.dead) ?? this.newReceiveInstance();
     instance.busy = true;
     try {
       const handler = createReceiveHandler(instance.deps, { logContext: SILENT_LOG_CONTEXT, logger: this.logs });
-      return await handler(event);
+      const outcome = await Promise.race([handler(event), instance.died]);
+      if (outcome instanceof SimulatedCrash) throw outcome;
+      return outcome;
     } finally {
       instance.busy = false;
     }
@@ -634,10 +671,11 @@ export class PipelineRig {
     const context = { getRemainingTimeInMillis: () => this.functionTimeoutMs - (this.clock.now() - startedAt) };
     let response: SQSBatchResponse | undefined;
     try {
-      response = await handler(event, context);
+      const outcome = await Promise.race([handler(event, context), instance.died]);
+      if (!(outcome instanceof SimulatedCrash)) response = outcome;
     } catch (error) {
-      // The handler never throws by design; a crash ends here too.
-      if (!(error instanceof SimulatedCrash)) this.consumerErrors.push(error);
+      // The handler never throws by design.
+      this.consumerErrors.push(error);
     } finally {
       instance.busy = false;
     }
@@ -660,7 +698,7 @@ export class PipelineRig {
 
   private newReceiveInstance(): Instance<ReceiveDeps> {
     const built = buildReceiveDeps(this.config, this.clients, { clock: this.clock, logger: this.logs, metrics: this.metrics });
-    const instance: Instance<ReceiveDeps> = { deps: built, dead: false, busy: false };
+    const instance = newInstance<ReceiveDeps>(built);
     const deps: ReceiveDeps = {
       ...built,
       queue: this.queue,
@@ -674,7 +712,7 @@ export class PipelineRig {
 
   private newSendInstance(): Instance<SendBounceDeps> {
     const built = buildSendDeps(this.config, this.clients, { clock: this.clock, logger: this.logs, metrics: this.metrics });
-    const instance: Instance<SendBounceDeps> = { deps: built, dead: false, busy: false };
+    const instance = newInstance<SendBounceDeps>(built);
     const wrapped = this.wrapPorts('send', instance, { ...built, queue: this.queue }, ['ledger', 'gate', 'sender', 'queue']);
     (instance as { deps: SendBounceDeps }).deps = wrapped;
     this.sendPool.push(instance);
@@ -692,12 +730,13 @@ export class PipelineRig {
           if (typeof value !== 'function') return value;
           const method = String(prop);
           return async (...args: unknown[]) => {
-            if (instance.dead) throw new SimulatedCrash(`${side} instance is dead (${port}.${method} not called)`);
+            if (instance.dead) return never();
             const before = this.takeFault(side, port, method, 'before', args, undefined);
-            if (before) throw this.fire(before, instance, `${port}.${method}`);
+            if (before) return this.fire(before, instance, `${port}.${method}`);
             const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args);
+            if (instance.dead) return never();
             const after = this.takeFault(side, port, method, 'after', args, result);
-            if (after) throw this.fire(after, instance, `${port}.${method}`);
+            if (after) return this.fire(after, instance, `${port}.${method}`);
             return result;
           };
         },
@@ -723,12 +762,13 @@ export class PipelineRig {
     return hit.spec;
   }
 
-  private fire(spec: FaultSpec, instance: Instance<unknown>, where: string): Error {
+  /** A crash kills the instance (the call never returns); an error is thrown to the caller. */
+  private fire(spec: FaultSpec, instance: Instance<unknown>, where: string): Promise<never> {
     if (spec.effect === 'crash') {
-      instance.dead = true;
-      return new SimulatedCrash(`simulated crash ${spec.when} ${where}`);
+      instance.kill(new SimulatedCrash(`simulated crash ${spec.when} ${where}`));
+      return never();
     }
-    return typeof spec.effect === 'function' ? spec.effect() : spec.effect;
+    return Promise.reject(typeof spec.effect === 'function' ? spec.effect() : spec.effect);
   }
 
   /** Arms a fault (see {@link FaultSpec}); crash points are in {@link CRASH_POINTS}. */
