@@ -71,36 +71,37 @@ interface Loaded {
   readonly loadedAt: number;
 }
 
-/** Reads every item of the rules table, one page at a time. */
-async function scanAll(client: DynamoDBClient, tableName: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
+/**
+ * Reads every item of the rules table, one page at a time, unmarshalling each
+ * page as it arrives: a page's wire-format items are garbage before the next
+ * page is read, so a large table never holds both forms of every item.
+ */
+async function scanAll(client: DynamoDBClient, tableName: string): Promise<{ plain: unknown[]; unreadable: InvalidRule[] }> {
+  const plain: unknown[] = [];
+  const unreadable: InvalidRule[] = [];
+  let index = 0;
   let exclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: exclusiveStartKey }));
-    items.push(...(page.Items ?? []));
+    for (const item of page.Items ?? []) toPlain(item, index++, plain, unreadable);
     exclusiveStartKey = page.LastEvaluatedKey;
   } while (exclusiveStartKey);
-  return items;
+  return { plain, unreadable };
 }
 
 /**
- * Unmarshalls every item; numbers stay wrapped (the schema converts them) so
+ * Unmarshalls one item; numbers stay wrapped (the schema converts them) so
  * a huge number fails one item, not the load. An item that cannot be
  * unmarshalled at all is reported like an invalid one.
  */
-function toPlain(items: readonly Record<string, AttributeValue>[]): { plain: unknown[]; unreadable: InvalidRule[] } {
-  const plain: unknown[] = [];
-  const unreadable: InvalidRule[] = [];
-  items.forEach((item, index) => {
-    try {
-      plain.push(unmarshall(item, { wrapNumbers: true }));
-    } catch (error) {
-      const ruleId = item.ruleId?.S;
-      const reason = `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
-      unreadable.push({ ruleId, index, errors: [{ ruleId, field: '(item)', reason }] });
-    }
-  });
-  return { plain, unreadable };
+function toPlain(item: Record<string, AttributeValue>, index: number, plain: unknown[], unreadable: InvalidRule[]): void {
+  try {
+    plain.push(unmarshall(item, { wrapNumbers: true }));
+  } catch (error) {
+    const ruleId = item.ruleId?.S;
+    const reason = `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+    unreadable.push({ ruleId, index, errors: [{ ruleId, field: '(item)', reason }] });
+  }
 }
 
 export class DynamoDbRuleSource implements RuleSource {
@@ -178,8 +179,7 @@ export class DynamoDbRuleSource implements RuleSource {
     const startedAt = this.now();
     let compilation: RuleCompilation;
     try {
-      const items = await scanAll(this.options.client, this.options.tableName);
-      const { plain, unreadable } = toPlain(items);
+      const { plain, unreadable } = await scanAll(this.options.client, this.options.tableName);
       const compiled = compileRules(plain);
       compilation = unreadable.length ? { ...compiled, invalid: [...compiled.invalid, ...unreadable] } : compiled;
     } catch (error) {
