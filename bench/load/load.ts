@@ -1,5 +1,5 @@
 /**
- * Reliability suite 6: load through local mode (docs/reliability-input-load.md).
+ * Reliability suite 6: load through local mode (RELIABILITY.md).
  *
  *     npm run reliability:load [-- --messages 2000 --bounce-every 10 --out .local/load-result.json]
  *

@@ -167,7 +167,7 @@ describe('bad-input (reliability suite 5)', () => {
     db?.destroy();
     await s3?.stop();
     const slowest = [...timings].sort((a, b) => b.ms - a.ms).slice(0, 3);
-    // Figures for docs/reliability-input-load.md.
+    // Figures for RELIABILITY.md.
     console.info(
       `bad-input: ${timings.length} inputs, total ${Math.round(timings.reduce((s, t) => s + t.ms, 0))} ms; slowest ${slowest
         .map((t) => `${t.file} ${Math.round(t.ms)} ms`)
