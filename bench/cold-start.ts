@@ -55,10 +55,25 @@ const packages = [...new Set(Object.keys(require.cache).map((p) => (/node_module
 process.stdout.write(JSON.stringify({ initMs, packages }) + '\\n');
 `;
 
-/** Source of the baseline: the same SDK clients, imported and constructed as createClients does, nothing else. */
-function baselineSource(clientPackages: readonly string[], withZod: boolean): string {
-  const lines = clientPackages.map((pkg, i) => `import { ${SDK_CLIENTS[pkg]} as C${i} } from '${pkg}';`);
-  if (withZod) lines.push(`import { z } from 'zod';`, `export const schema = z.object({ a: z.string() });`);
+/** What an attribution bundle adds to the SDK clients. */
+const ADDITIONS = {
+  none: [],
+  zod: [`import { z } from 'zod';`, `export const schema = z.object({ a: z.string() });`],
+  // zod in the bundle but never evaluated: what parsing its code costs on its own.
+  zodUnevaluated: [`export const later = () => require('zod');`],
+  zodMini: [`import * as z from 'zod/mini';`, `export const schema = z.object({ a: z.string() });`],
+  powertools: [
+    `import { Logger } from '@aws-lambda-powertools/logger';`,
+    `import { Metrics } from '@aws-lambda-powertools/metrics';`,
+    `export const logger = new Logger({ serviceName: 'ses-bouncer' });`,
+    `export const metrics = new Metrics({ namespace: 'SesBouncer', serviceName: 'ses-bouncer' });`,
+  ],
+} as const;
+
+/** Source of the baseline: the same SDK clients, imported and constructed as the handlers do, plus one addition for attribution. */
+function baselineSource(clientPackages: readonly string[], addition: keyof typeof ADDITIONS): string {
+  const lines: string[] = clientPackages.map((pkg, i) => `import { ${SDK_CLIENTS[pkg]} as C${i} } from '${pkg}';`);
+  lines.push(...ADDITIONS[addition]);
   lines.push(`export const clients = [${clientPackages.map((_, i) => `new C${i}({})`).join(', ')}];`);
   lines.push(`export const handler = async () => clients.length;`);
   return lines.join('\n');
@@ -86,10 +101,19 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
   for (const b of functions) {
     const clients = sdkClientsIn(b);
     clientsOf.set(b.name, clients);
-    baselines.set(b.name, await buildBundle(`baseline (${b.name})`, { contents: baselineSource(clients, false) }, options, join(dir, `baseline-${b.name}`)));
+    baselines.set(b.name, await buildBundle(`baseline (${b.name})`, { contents: baselineSource(clients, 'none') }, options, join(dir, `baseline-${b.name}`)));
   }
-  // Attribution: what the house rule "zod at the edges" costs on its own (receive's clients + zod).
-  const baselineZod = await buildBundle('baseline+zod', { contents: baselineSource(clientsOf.get('receive')!, true) }, options, join(dir, 'baseline-zod'));
+  // Attribution on receive's clients: zod (the house rule "zod at the edges"), zod parsed but never run, zod/mini, Powertools.
+  const attribution: Array<{ bundle: BuiltBundle; measure: string }> = [];
+  for (const [addition, measure] of [
+    ['zod', 'receive baseline + zod classic (one schema)'],
+    ['zodUnevaluated', 'receive baseline + zod classic bundled, never evaluated'],
+    ['zodMini', 'receive baseline + zod/mini (one schema)'],
+    ['powertools', 'receive baseline + Powertools logger and metrics'],
+  ] as const) {
+    const bundle = await buildBundle(`baseline+${addition}`, { contents: baselineSource(clientsOf.get('receive')!, addition) }, options, join(dir, `baseline-${addition}`));
+    attribution.push({ bundle, measure: `attribution: ${measure}` });
+  }
   // Attribution: receive as one single bundle (lazy packages inside it, parsed at load though not evaluated): the build before functionBundling.
   const receiveSingle = await buildBundle('receive (single bundle)', { entry: FUNCTIONS[0].entry }, options, join(dir, 'receive-single'));
 
@@ -104,7 +128,7 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
   writeFileSync(child, INIT_CHILD);
   // No NODE_PATH: each bundle directory must be self-contained, like a Lambda asset.
   const env = { ...benchEnvironment(), ...FUNCTION_ENV };
-  const timed = [...baselines.values(), baselineZod, ...functions, receiveSingle];
+  const timed = [...baselines.values(), ...attribution.map((a) => a.bundle), ...functions, receiveSingle];
   const samples = new Map<string, number[]>(timed.map((b) => [b.name, []]));
   const lazyLoadedAtInit = new Set<string>();
   log(`cold start: ${rounds} rounds × ${timed.length} bundles in fresh node processes`);
@@ -138,12 +162,14 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
     });
   }
   const receiveBase = s(baselines.get('receive')!.name);
-  const zodS = s(baselineZod.name);
-  rows.push({
-    measure: 'attribution: receive baseline + zod (its SDK clients and zod only)',
-    value: `${fmtSummary(zodS, 'ms')} = ${fmt(zodS.median / receiveBase.median, 3)}× baseline; ${fmtBytes(baselineZod.bytes)}`,
-    baseline: fmtSummary(receiveBase, 'ms'),
-  });
+  for (const a of attribution) {
+    const t = s(a.bundle.name);
+    rows.push({
+      measure: a.measure,
+      value: `${fmtSummary(t, 'ms')} = ${fmt(t.median / receiveBase.median, 3)}× baseline; ${fmtBytes(a.bundle.bytes)}`,
+      baseline: fmtSummary(receiveBase, 'ms'),
+    });
+  }
   const singleS = s(receiveSingle.name);
   rows.push({
     measure: 'attribution: receive as a single bundle (mailparser inside, parsed at load)',
