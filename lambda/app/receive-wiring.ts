@@ -28,7 +28,13 @@ import {
 export function buildReceiveDeps(
   config: Config,
   clients: Pick<Clients, 'dynamodb' | 's3' | 'sqs'>,
-  overrides: { clock?: { now(): number }; logger?: ReceiveLogSink; metrics?: ReceiveMetricsSink } = {},
+  overrides: {
+    clock?: { now(): number };
+    logger?: ReceiveLogSink;
+    metrics?: ReceiveMetricsSink;
+    /** The rule source's `revalidateMs`; local mode passes 0 so an edit applies to the next message after the cache time. */
+    rulesRevalidateMs?: number;
+  } = {},
 ): ReceiveDeps {
   const clock = overrides.clock ?? { now: () => Date.now() };
   return {
@@ -37,6 +43,7 @@ export function buildReceiveDeps(
       tableName: config.rulesTable,
       cacheMs: config.rulesCacheMs,
       now: () => clock.now(),
+      ...(overrides.rulesRevalidateMs !== undefined ? { revalidateMs: overrides.rulesRevalidateMs } : {}),
       // The same sinks as the use case: rule-load logs and InvalidRules go where the caller said.
       ...(overrides.logger ? { logger: overrides.logger } : {}),
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),

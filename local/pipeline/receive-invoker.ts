@@ -28,7 +28,8 @@ export function createReceiveInvoker(
 ): (event: unknown, messageId: string) => Promise<ReceiveInvocation> {
   const results = new Map<string, readonly RecipientDecision[]>();
   const handler = createReceiveHandler(
-    { ...buildReceiveDeps(config, clients), queue },
+    // Rules edited by hand while local mode runs apply to the next message after the cache time: no background refresh.
+    { ...buildReceiveDeps(config, clients, { rulesRevalidateMs: 0 }), queue },
     { onResult: (messageId, result) => results.set(messageId, result.decisions) },
   );
   return async (event, messageId) => {
