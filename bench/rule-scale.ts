@@ -149,7 +149,7 @@ export const ruleScale: Benchmark = async ({ quick, log }) => {
     rows,
     notes: [
       `Mix at each size: 9 % domain rules (subject condition), ${WILDCARDS} wildcard rules (listed and tried for every recipient, so kept constant), the rest exact addresses (half bounce, half allow).`,
-      'Load = DynamoDbRuleSource.current() on a fresh source: paginated Scan of DynamoDB Local over HTTP, unmarshall, validation (zod-free fast path for well-formed items, zod for the rest), index build. Once a set is loaded, later reloads run in the background (stale-while-revalidate) and hold up no message.',
+      'Load = DynamoDbRuleSource.current() on a fresh source: paginated Scan of DynamoDB Local over HTTP, unmarshall, validation (zod-free fast path for well-formed items, zod for the rest), index build. Once a set is loaded, later reloads run in the background ahead of expiry and hold up no message while the function is busy.',
       'Heap = heapUsed after full GCs with the source and its compiled rules held, minus after dropping them: what a warm function carries.',
       'Evaluate = CompiledRules.evaluate for a one-recipient message, timed in batches of 50 calls; includes the 100-wildcard scan.',
     ],

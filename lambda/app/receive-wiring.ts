@@ -32,8 +32,6 @@ export function buildReceiveDeps(
     clock?: { now(): number };
     logger?: ReceiveLogSink;
     metrics?: ReceiveMetricsSink;
-    /** The rule source's `revalidateMs`; local mode passes 0 so an edit applies to the next message after the cache time. */
-    rulesRevalidateMs?: number;
   } = {},
 ): ReceiveDeps {
   const clock = overrides.clock ?? { now: () => Date.now() };
@@ -43,7 +41,6 @@ export function buildReceiveDeps(
       tableName: config.rulesTable,
       cacheMs: config.rulesCacheMs,
       now: () => clock.now(),
-      ...(overrides.rulesRevalidateMs !== undefined ? { revalidateMs: overrides.rulesRevalidateMs } : {}),
       // The same sinks as the use case: rule-load logs and InvalidRules go where the caller said.
       ...(overrides.logger ? { logger: overrides.logger } : {}),
       ...(overrides.metrics ? { metrics: overrides.metrics } : {}),

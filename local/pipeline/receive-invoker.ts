@@ -29,7 +29,7 @@ export function createReceiveInvoker(
   const results = new Map<string, readonly RecipientDecision[]>();
   const handler = createReceiveHandler(
     // Rules edited by hand while local mode runs apply to the next message after the cache time: no background refresh.
-    { ...buildReceiveDeps(config, clients, { rulesRevalidateMs: 0 }), queue },
+    { ...buildReceiveDeps(config, clients), queue },
     { onResult: (messageId, result) => results.set(messageId, result.decisions) },
   );
   return async (event, messageId) => {

@@ -3,11 +3,12 @@
  * cached in memory for `cacheMs`. Operators edit items by hand; an edit takes
  * effect at the next refresh, without a redeploy.
  *
- * Once a set is compiled, an expired cache does not hold up the message that
- * finds it expired (100,000 rules take seconds to load): the current rules
- * answer at once and one refresh runs in the background
- * (stale-while-revalidate). In a function that receives mail at least every
- * `cacheMs`, an edit therefore applies within `cacheMs` + the load time.
+ * Rules are never served past `cacheMs` (unless reloads fail, see
+ * `maxStaleMs`), so an edit applies within `cacheMs`. To keep a busy function
+ * from holding up a message for the reload (100,000 rules take seconds), the
+ * source refreshes ahead: a call in the last `refreshAheadMs` before expiry
+ * gets the current rules at once and starts one background refresh. Only a
+ * function idle past the expiry makes a message wait for the load.
  */
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -46,13 +47,12 @@ export interface DynamoDbRuleSourceOptions {
   /** Wait between failed reloads while serving stale rules. @default min(cacheMs, 10 s) */
   readonly retryMs?: number;
   /**
-   * How long past `cacheMs` the current rules are still answered at once
-   * while a refresh runs in the background. Rules older than that (a function
-   * idle for a while) wait for the reload, as the first load does. Capped by
-   * `maxStaleMs`. 0 turns the background refresh off.
-   * @default 5 minutes; 0 when `cacheMs` is 0 (no cache: every call waits for a load)
+   * How long before expiry a call starts a background refresh (and still gets
+   * the current, unexpired rules at once). 0 turns the background refresh off:
+   * the first call after expiry waits for the load.
+   * @default a quarter of `cacheMs`
    */
-  readonly revalidateMs?: number;
+  readonly refreshAheadMs?: number;
   /** Epoch ms. @default Date.now */
   readonly now?: () => number;
   readonly logger?: RuleSourceLogger;
@@ -107,7 +107,7 @@ function toPlain(item: Record<string, AttributeValue>, index: number, plain: unk
 export class DynamoDbRuleSource implements RuleSource {
   private readonly maxStaleMs: number;
   private readonly retryMs: number;
-  private readonly revalidateMs: number;
+  private readonly refreshAheadMs: number;
   private readonly now: () => number;
   private readonly log: RuleSourceLogger;
   private readonly metrics: RuleSourceMetrics;
@@ -118,20 +118,19 @@ export class DynamoDbRuleSource implements RuleSource {
   constructor(private readonly options: DynamoDbRuleSourceOptions) {
     this.maxStaleMs = options.maxStaleMs ?? 15 * 60_000;
     this.retryMs = options.retryMs ?? Math.min(options.cacheMs, 10_000);
-    this.revalidateMs = Math.min(options.revalidateMs ?? (options.cacheMs === 0 ? 0 : 5 * 60_000), this.maxStaleMs);
+    this.refreshAheadMs = Math.min(options.refreshAheadMs ?? Math.floor(options.cacheMs / 4), options.cacheMs);
     this.now = options.now ?? Date.now;
     this.log = options.logger ?? projectLogger;
     this.metrics = options.metrics ?? defaultMetrics;
   }
 
   /**
-   * The current rules: cached ones while fresh. Once expired, still the
-   * cached ones, answered at once, while one background refresh (at most one
-   * at a time) loads the table: for up to `revalidateMs` past `cacheMs`, or
-   * `maxStaleMs` while reloads fail (retried every `retryMs`). Older rules
-   * are never served: the caller waits for one shared reload, which throws
-   * {@link RulesUnavailableError} when it fails and no rules within
-   * `cacheMs + maxStaleMs` exist.
+   * The current rules: the cached ones while younger than `cacheMs`; in the
+   * last `refreshAheadMs` of that, one background refresh starts (at most one
+   * at a time). Past `cacheMs` the caller waits for one shared reload, except
+   * while reloads fail: then the previous rules are served for up to
+   * `maxStaleMs` past `cacheMs`, retried in the background every `retryMs`,
+   * and after that {@link RulesUnavailableError} is thrown.
    *
    * On Lambda the environment is frozen between invocations: a background
    * refresh progresses while invocations run and completes in a later one.
@@ -141,11 +140,13 @@ export class DynamoDbRuleSource implements RuleSource {
     const loaded = this.loaded;
     if (loaded) {
       const age = now - loaded.loadedAt;
-      if (age < this.options.cacheMs) return Promise.resolve(loaded.rules);
       const failing = this.retryAfter > 0;
-      const servable = this.options.cacheMs + (failing ? this.maxStaleMs : this.revalidateMs);
-      if (age < servable) {
-        if (!this.inflight && now >= this.retryAfter) this.refreshInBackground();
+      const fresh = age < this.options.cacheMs;
+      if (fresh || (failing && age < this.options.cacheMs + this.maxStaleMs)) {
+        const refreshDue = failing
+          ? now >= this.retryAfter
+          : this.refreshAheadMs > 0 && age >= this.options.cacheMs - this.refreshAheadMs;
+        if (refreshDue && !this.inflight) this.refreshInBackground();
         return Promise.resolve(loaded.rules);
       }
     }

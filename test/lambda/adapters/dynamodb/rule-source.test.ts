@@ -119,15 +119,12 @@ describe('rule-source', () => {
 
     it('serves the cached rules until the cache time has passed, then the edited ones', async () => {
       await put(operatorItem('r', ['a@example.com']));
-      const { s } = source();
+      const { s } = source({ refreshAheadMs: 0 });
       expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
       clock += 59_999;
       expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
       clock += 1;
-      // Expired: answered at once with the current rules while the refresh runs.
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
-      await s.whenIdle();
       expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
     });
 
@@ -137,18 +134,20 @@ describe('rule-source', () => {
       expect((await s.current()).size).toBe(1);
       await client.send(new DeleteItemCommand({ TableName: table, Key: { ruleId: { S: 'r' } } }));
       clock += 60_000;
-      expect((await s.current()).size).toBe(1);
-      await s.whenIdle();
       expect((await s.current()).size).toBe(0);
     });
 
-    it('answers expired rules at once and runs one background refresh, however many callers', async () => {
+    it('refreshes in the background in the last quarter of the cache time, once however many callers', async () => {
       await put(operatorItem('r', ['a@example.com']));
       const scans = countScans(client);
       const { s } = source();
       const first = await s.current();
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
-      clock += 60_000;
+      clock += 44_999;
+      await s.current();
+      await s.whenIdle();
+      expect(scans()).toBe(1);
+      clock += 1;
       // Before any Scan can answer, every caller gets the compiled set it already had.
       const answers = await Promise.all(Array.from({ length: 10 }, () => s.current()));
       expect(answers.every((a) => a === first)).toBe(true);
@@ -157,35 +156,33 @@ describe('rule-source', () => {
       const refreshed = await s.current();
       expect(refreshed).not.toBe(first);
       expect(refreshed.evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
-      // Fresh again: no further Scan until the next expiry.
-      clock += 59_999;
+      // Fresh again: no further Scan until the next refresh window.
+      clock += 44_999;
       await s.current();
       await s.whenIdle();
       expect(scans()).toBe(2);
     });
 
-    it('waits for the reload instead when the rules are older than cacheMs + revalidateMs', async () => {
+    it('never serves rules older than the cache time: an idle function waits for the reload', async () => {
       await put(operatorItem('r', ['a@example.com']));
-      const { s } = source({ revalidateMs: 120_000 });
+      const scans = countScans(client);
+      const { s } = source();
       await s.current();
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
-      clock += 60_000 + 119_999;
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
-      await s.whenIdle();
-      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'bounce' }, status: { S: '5.7.1' } });
-      // The refresh above loaded at the same clock; idle past its revalidate window, a caller waits.
-      clock += 60_000 + 120_000;
-      const decision = (await s.current()).evaluate(facts(['a@example.com']), NOW)[0];
-      expect(decision).toMatchObject({ action: 'bounce', bounce: expect.objectContaining({ status: '5.7.1' }) });
+      clock += 10 * 60_000;
+      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      expect(scans()).toBe(2);
     });
 
-    it('waits for every reload when revalidateMs is 0', async () => {
+    it('starts no background refresh when refreshAheadMs is 0', async () => {
       await put(operatorItem('r', ['a@example.com']));
-      const { s } = source({ revalidateMs: 0 });
+      const scans = countScans(client);
+      const { s } = source({ refreshAheadMs: 0 });
       await s.current();
-      await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
-      clock += 60_000;
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      clock += 59_999;
+      await s.current();
+      await s.whenIdle();
+      expect(scans()).toBe(1);
     });
 
     it('loads for every call when cacheMs is 0 (no background refresh)', async () => {
@@ -224,7 +221,7 @@ describe('rule-source', () => {
     it('serves stale rules up to maxStaleMs while reloads fail, retrying in the background every retryMs', async () => {
       await put(operatorItem('r', ['a@example.com']));
       const scans = countScans(client);
-      const { s } = source({ maxStaleMs: 300_000, revalidateMs: 30_000, retryMs: 10_000 });
+      const { s } = source({ maxStaleMs: 300_000, retryMs: 10_000 });
       const first = await s.current();
       await deleteTable(client, table);
       clock += 60_000;
@@ -236,7 +233,7 @@ describe('rule-source', () => {
       expect(await s.current()).toBe(first);
       await s.whenIdle();
       expect(scans()).toBe(2);
-      // Past revalidateMs but within maxStaleMs, failing: still served, and retried.
+      // Well past the cache time but within maxStaleMs, failing: still served, and retried.
       clock += 200_000;
       expect(await s.current()).toBe(first);
       await s.whenIdle();
