@@ -23,13 +23,14 @@ type S3rverConstructor = new (options: {
   port: number;
   silent: boolean;
   directory: string;
-  configureBuckets: Array<{ name: string }>;
+  configureBuckets?: Array<{ name: string }>;
 }) => S3rverInstance;
 
 export interface LocalS3Server {
   /** `http://127.0.0.1:<port>`, for a path-style S3Client. */
   readonly endpoint: string;
-  readonly bucket: string;
+  /** The bucket created at start, if one was asked for. */
+  readonly bucket?: string;
   /** Where objects live on disk. */
   readonly directory: string;
   /** Stops the server; removes the directory unless it was given. */
@@ -37,14 +38,15 @@ export interface LocalS3Server {
 }
 
 export interface LocalS3ServerOptions {
-  readonly bucket: string;
+  /** A bucket to create at start. @default none */
+  readonly bucket?: string;
   /** 0 picks a free port. @default 0 */
   readonly port?: number;
   /** Keep objects here. @default a temp directory removed on stop */
   readonly directory?: string;
 }
 
-/** Starts s3rver on 127.0.0.1 with the bucket created. */
+/** Starts s3rver on 127.0.0.1 (with the bucket created, when one is named). */
 export async function startLocalS3Server(options: LocalS3ServerOptions): Promise<LocalS3Server> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver ships no types
   const S3rver = require('s3rver') as S3rverConstructor;
@@ -54,7 +56,7 @@ export async function startLocalS3Server(options: LocalS3ServerOptions): Promise
     port: options.port ?? 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: options.bucket }],
+    ...(options.bucket ? { configureBuckets: [{ name: options.bucket }] } : {}),
   });
   const address = await server.run();
   return {

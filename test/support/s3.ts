@@ -1,25 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_REGION } from '../../local/dynamodb/dynamodb-local';
+import { S3RVER_CREDENTIALS, startLocalS3Server } from '../../local/s3/local-s3';
 
-/** s3rver's built-in account; it checks signatures against it. */
-export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-
-/** The part of s3rver's (untyped) API the tests use. */
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<unknown>;
-}
-type S3rverConstructor = new (options: {
-  address: string;
-  port: number;
-  silent: boolean;
-  directory: string;
-  resetOnClose?: boolean;
-}) => S3rverInstance;
+export { S3RVER_CREDENTIALS };
 
 /** A running local S3-compatible server (s3rver) with its own temp directory. */
 export interface LocalS3 {
@@ -38,12 +21,8 @@ export interface LocalS3 {
  * reads are exercised for real.
  */
 export async function startLocalS3(): Promise<LocalS3> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver ships no types
-  const S3rver = require('s3rver') as S3rverConstructor;
-  const directory = await mkdtemp(join(tmpdir(), 'ses-bouncer-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-  const address = await server.run();
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const server = await startLocalS3Server({});
+  const { endpoint } = server;
   const clients: S3Client[] = [];
   const client = () => {
     const c = new S3Client({ endpoint, region: LOCAL_REGION, credentials: S3RVER_CREDENTIALS, forcePathStyle: true });
@@ -60,8 +39,7 @@ export async function startLocalS3(): Promise<LocalS3> {
     },
     async stop() {
       for (const c of clients) c.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
+      await server.stop();
     },
   };
 }
