@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ValidationError } from '../../commons/errors';
+import { z } from '../../commons/zod';
 import { BOUNCE_TYPES } from '../../domain/model';
 import type { BounceJob } from '../../ports';
 
@@ -8,10 +8,10 @@ export class InvalidBounceJobError extends ValidationError {}
 
 const bounceSpec = z.object({
   bounceType: z.enum(BOUNCE_TYPES as [string, ...string[]]),
-  status: z.string().min(1),
+  status: z.string().check(z.minLength(1)),
   action: z.enum(['failed', 'delayed']),
-  diagnosticCode: z.string().optional(),
-  explanation: z.string().optional(),
+  diagnosticCode: z.optional(z.string()),
+  explanation: z.optional(z.string()),
 });
 
 /**
@@ -20,12 +20,12 @@ const bounceSpec = z.object({
  * parses but cannot be sent still gets an audit state (FAILED).
  */
 export const bounceJobSchema = z.object({
-  messageId: z.string().min(1),
+  messageId: z.string().check(z.minLength(1)),
   receivedAt: z.iso.datetime({ offset: true }),
   sender: z.string(),
   recipients: z
-    .array(z.object({ recipient: z.string().min(1), ruleId: z.string().min(1), bounce: bounceSpec }))
-    .min(1),
+    .array(z.object({ recipient: z.string().check(z.minLength(1)), ruleId: z.string().check(z.minLength(1)), bounce: bounceSpec }))
+    .check(z.minLength(1)),
 });
 
 /** Parses an SQS message body into a job; throws {@link InvalidBounceJobError} naming the first bad field. */
