@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ConfigError } from '../commons/errors';
+import { z } from '../commons/zod';
 
 /**
  * Every setting of the functions, read once from the environment at cold start
@@ -56,45 +56,45 @@ export interface Config {
   };
 }
 
+// zod/mini: checks are listed in .check(), wrappers are functions (z.optional, z._default, z.pipe).
 const int = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.pipe(
+    z.pipe(z.string().check(z.regex(/^\d+$/, 'must be a whole number')), z.transform(Number)),
+    z.number().check(z.int(), z.gte(min), z.lte(max)),
+  );
 
 const hostname = z
   .string()
-  .regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, 'must be a host name like mx.example.com');
+  .check(z.regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, 'must be a host name like mx.example.com'));
 
-const url = z.string().url('must be a URL like http://127.0.0.1:8000');
+const url = z.string().check(z.url('must be a URL like http://127.0.0.1:8000'));
 
 const schema = z.object({
-  BOUNCE_SENDER: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/, 'must be an address like mailer-daemon@example.com'),
-  BOUNCE_SENDER_ARN: z.string().regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/.+$/, 'must be an SES identity ARN').optional(),
+  BOUNCE_SENDER: z.string().check(z.regex(/^[^\s@<>]+@[^\s@<>]+$/, 'must be an address like mailer-daemon@example.com')),
+  BOUNCE_SENDER_ARN: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/.+$/, 'must be an SES identity ARN'))),
   REPORTING_MTA: hostname,
-  RULES_TABLE: z.string().min(3),
-  STATE_TABLE: z.string().min(3),
-  BOUNCE_QUEUE_URL: z.string().min(1),
-  MAIL_BUCKET: z.string().min(3),
-  MAIL_PREFIX: z.string().default(''),
-  RULES_CACHE_SECONDS: int(0, 86400).default(60),
-  SENDER_AUTH_POLICY: z.enum(['spf-pass', 'spf-or-dmarc-pass', 'none']).default('spf-pass'),
-  SENDER_BUDGET_PER_ADDRESS: int(0, 1_000_000).default(5),
-  SENDER_BUDGET_PER_DOMAIN: int(0, 1_000_000).default(50),
-  SENDER_BUDGET_WINDOW_SECONDS: int(1, 86400 * 7).default(3600),
-  DEFAULT_ACTION: z.literal('deliver').default('deliver'),
-  AUDIT_TTL_DAYS: int(1, 3650).default(30),
-  RATE_GATE_KEY: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits or . _ : -').default('ses-sendbounce'),
-  RATE_GATE_INTERVAL_MS: int(1000, 60000).default(1000),
+  RULES_TABLE: z.string().check(z.minLength(3)),
+  STATE_TABLE: z.string().check(z.minLength(3)),
+  BOUNCE_QUEUE_URL: z.string().check(z.minLength(1)),
+  MAIL_BUCKET: z.string().check(z.minLength(3)),
+  MAIL_PREFIX: z._default(z.string(), ''),
+  RULES_CACHE_SECONDS: z._default(int(0, 86400), 60),
+  SENDER_AUTH_POLICY: z._default(z.enum(['spf-pass', 'spf-or-dmarc-pass', 'none']), 'spf-pass'),
+  SENDER_BUDGET_PER_ADDRESS: z._default(int(0, 1_000_000), 5),
+  SENDER_BUDGET_PER_DOMAIN: z._default(int(0, 1_000_000), 50),
+  SENDER_BUDGET_WINDOW_SECONDS: z._default(int(1, 86400 * 7), 3600),
+  DEFAULT_ACTION: z._default(z.literal('deliver'), 'deliver'),
+  AUDIT_TTL_DAYS: z._default(int(1, 3650), 30),
+  RATE_GATE_KEY: z._default(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits or . _ : -')), 'ses-sendbounce'),
+  RATE_GATE_INTERVAL_MS: z._default(int(1000, 60000), 1000),
   // At least the gate's 20 ms lateness tolerance, or calls could start closer than the interval.
-  RATE_GATE_MARGIN_MS: int(20, 5000).default(40),
-  MAX_SLOT_WAIT_MS: int(0, 600000).default(20000),
-  LOG_ADDRESSES: z.enum(['true', 'false']).default('false'),
-  DYNAMODB_ENDPOINT: url.optional(),
-  S3_ENDPOINT: url.optional(),
-  SQS_ENDPOINT: url.optional(),
-  SES_ENDPOINT: url.optional(),
+  RATE_GATE_MARGIN_MS: z._default(int(20, 5000), 40),
+  MAX_SLOT_WAIT_MS: z._default(int(0, 600000), 20000),
+  LOG_ADDRESSES: z._default(z.enum(['true', 'false']), 'false'),
+  DYNAMODB_ENDPOINT: z.optional(url),
+  S3_ENDPOINT: z.optional(url),
+  SQS_ENDPOINT: z.optional(url),
+  SES_ENDPOINT: z.optional(url),
 });
 
 /** Environment variable names, for the CDK construct and local mode. */
