@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { ValidationError } from '../../commons/errors';
+import { z } from '../../commons/zod';
 import { VERDICT_NAMES, VERDICT_STATUSES, type MailHeader, type MessageFacts, type VerdictStatus, type Verdicts } from '../model';
 
 /**
@@ -20,26 +20,31 @@ import { VERDICT_NAMES, VERDICT_STATUSES, type MailHeader, type MessageFacts, ty
 /** Longest `mail.messageId` accepted. */
 export const MAX_MESSAGE_ID_LENGTH = 512;
 
-const verdictStatus = z
-  .string()
-  .transform((s) => s.toUpperCase())
-  .pipe(z.enum(VERDICT_STATUSES as [VerdictStatus, ...VerdictStatus[]], { error: `must be one of ${VERDICT_STATUSES.join(', ')}` }));
+const verdictStatus = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((s: string) => s.toUpperCase()),
+  ),
+  z.enum(VERDICT_STATUSES as [VerdictStatus, ...VerdictStatus[]], { error: `must be one of ${VERDICT_STATUSES.join(', ')}` }),
+);
 
 const verdict = z.looseObject({ status: verdictStatus });
 
 const header = z.looseObject({ name: z.string(), value: z.string() });
 
+const strings = () => z.optional(z.array(z.string()));
+
 const commonHeaders = z.looseObject({
-  returnPath: z.string().optional(),
-  from: z.array(z.string()).optional(),
-  sender: z.array(z.string()).optional(),
-  replyTo: z.array(z.string()).optional(),
-  to: z.array(z.string()).optional(),
-  cc: z.array(z.string()).optional(),
-  bcc: z.array(z.string()).optional(),
-  date: z.string().optional(),
-  messageId: z.string().optional(),
-  subject: z.string().optional(),
+  returnPath: z.optional(z.string()),
+  from: strings(),
+  sender: strings(),
+  replyTo: strings(),
+  to: strings(),
+  cc: strings(),
+  bcc: strings(),
+  date: z.optional(z.string()),
+  messageId: z.optional(z.string()),
+  subject: z.optional(z.string()),
 });
 
 const mail = z.looseObject({
@@ -47,40 +52,42 @@ const mail = z.looseObject({
   source: z.string(),
   // SES ids are about 60 characters; the id becomes an S3 key (1,024 bytes at most) and a
   // DynamoDB key (2,048): a longer one could never be read or claimed, only retried.
-  messageId: z.string().min(1, 'must not be empty').max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`),
-  destination: z.array(z.string()).optional(),
-  headersTruncated: z.boolean().optional(),
-  headers: z.array(header).optional(),
-  commonHeaders: commonHeaders.optional(),
+  messageId: z
+    .string()
+    .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`)),
+  destination: strings(),
+  headersTruncated: z.optional(z.boolean()),
+  headers: z.optional(z.array(header)),
+  commonHeaders: z.optional(commonHeaders),
 });
 
 const action = z.looseObject({
   type: z.string(),
-  functionArn: z.string().optional(),
-  invocationType: z.enum(['Event', 'RequestResponse'], { error: 'must be Event or RequestResponse' }).optional(),
+  functionArn: z.optional(z.string()),
+  invocationType: z.optional(z.enum(['Event', 'RequestResponse'], { error: 'must be Event or RequestResponse' })),
 });
 
 const receipt = z.looseObject({
-  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
-  processingTimeMillis: z.number().optional(),
-  recipients: z.array(z.string().min(1, 'must not be empty')).min(1, 'must list at least one recipient'),
-  spamVerdict: verdict.optional(),
-  virusVerdict: verdict.optional(),
-  spfVerdict: verdict.optional(),
-  dkimVerdict: verdict.optional(),
-  dmarcVerdict: verdict.optional(),
-  dmarcPolicy: z.string().optional(),
-  action: action.optional(),
+  timestamp: z.optional(z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' })),
+  processingTimeMillis: z.optional(z.number()),
+  recipients: z.array(z.string().check(z.minLength(1, 'must not be empty'))).check(z.minLength(1, 'must list at least one recipient')),
+  spamVerdict: z.optional(verdict),
+  virusVerdict: z.optional(verdict),
+  spfVerdict: z.optional(verdict),
+  dkimVerdict: z.optional(verdict),
+  dmarcVerdict: z.optional(verdict),
+  dmarcPolicy: z.optional(z.string()),
+  action: z.optional(action),
 });
 
 const record = z.looseObject({
   eventSource: z.literal('aws:ses', { error: 'must be "aws:ses"' }),
-  eventVersion: z.string().optional(),
+  eventVersion: z.optional(z.string()),
   ses: z.looseObject({ mail, receipt }),
 });
 
 const sesEventSchema = z.looseObject({
-  Records: z.array(record).min(1, 'must hold at least one record'),
+  Records: z.array(record).check(z.minLength(1, 'must hold at least one record')),
 });
 
 /** A validated SES receipt-rule event. */
