@@ -6,7 +6,7 @@
  * problems naming the ruleId and the field, so one bad item never stops the
  * others. docs/rules.md is the reference for operators.
  */
-import { z } from 'zod';
+import { z } from '../../commons/zod';
 import {
   BOUNCE_TYPES,
   VERDICT_NAMES,
@@ -145,120 +145,142 @@ function isWrappedNumber(v: unknown): v is { value: string } {
   );
 }
 
+// --- zod/mini building blocks --------------------------------------------------
+
+/** Runs `fn` on the raw value before `schema` sees it (classic zod's `preprocess`). */
+const preprocess = <T extends z.core.$ZodType>(fn: (v: unknown) => unknown, schema: T) => z.pipe(z.transform(fn), schema);
+
+/**
+ * Reports a problem from inside a transform (classic zod's `ctx.addIssue`):
+ * the message is ours, the path is relative to the transformed value.
+ */
+function addIssue(ctx: z.core.ParsePayload, message: string, path: PropertyKey[] = []): void {
+  ctx.issues.push({ code: 'custom', message, path, input: ctx.value });
+}
+
 /** An optional attribute; DynamoDB NULL counts as absent. */
-const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(nullToUndefined, schema.optional());
+const optional = <T extends z.core.SomeType>(schema: T) => preprocess(nullToUndefined, z.optional(schema));
 
 const oneLine = (max: number) =>
-  z
-    .string()
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !/[\r\n]/.test(s), 'must not contain CR or LF');
+  z.string().check(
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.refine((s: string) => !/[\r\n]/.test(s), 'must not contain CR or LF'),
+  );
 
 const listOf = (required?: string) =>
-  z.preprocess(
+  preprocess(
     toList,
     z
       .array(z.string({ error: 'must be a string' }), {
         error: (iss) => (iss.input === undefined && required ? required : 'must be a list or string set of strings'),
       })
-      .min(1, 'must not be empty'),
+      .check(z.minLength(1, 'must not be empty')),
   );
 const stringList = listOf();
 
-const addressPatternsOf = (list: z.ZodType<string[], unknown>) => list.transform((list, ctx) => {
-  const out: AddressPattern[] = [];
-  list.forEach((text, i) => {
-    const parsed = parseAddressPattern(text);
-    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed, path: [i] });
-    else out.push(parsed);
-  });
-  return out;
-});
+const addressPatternsOf = (list: typeof stringList) =>
+  z.pipe(
+    list,
+    z.transform((list: string[], ctx) => {
+      const out: AddressPattern[] = [];
+      list.forEach((text, i) => {
+        const parsed = parseAddressPattern(text);
+        if (typeof parsed === 'string') addIssue(ctx, parsed, [i]);
+        else out.push(parsed);
+      });
+      return out;
+    }),
+  );
 const addressPatterns = addressPatternsOf(stringList);
 
-const globs = stringList.transform((list, ctx) => {
-  const out: Glob[] = [];
-  list.forEach((text, i) => {
-    const problem = globProblem(text);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [i] });
-    else out.push(Glob.compile(text));
-  });
-  return out;
-});
+const globs = z.pipe(
+  stringList,
+  z.transform((list: string[], ctx) => {
+    const out: Glob[] = [];
+    list.forEach((text, i) => {
+      const problem = globProblem(text);
+      if (problem) addIssue(ctx, problem, [i]);
+      else out.push(Glob.compile(text));
+    });
+    return out;
+  }),
+);
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
-const instant = (
-  z.string({ error: 'must be an ISO 8601 string' }).transform((s, ctx) => {
+const instant = z.pipe(
+  z.string({ error: 'must be an ISO 8601 string' }),
+  z.transform((s: string, ctx) => {
     const ms = ISO_8601.test(s) ? Date.parse(s) : NaN;
     if (Number.isNaN(ms)) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not ISO 8601 like "2026-01-31" or "2026-01-31T18:00:00Z" (a time needs a zone)` });
+      addIssue(ctx, `${JSON.stringify(s)} is not ISO 8601 like "2026-01-31" or "2026-01-31T18:00:00Z" (a time needs a zone)`);
       return z.NEVER;
     }
     return ms;
-  })
+  }),
 );
 
-const sizeBytes = z.preprocess(toNumber, z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must not be negative'));
+const sizeBytes = preprocess(
+  toNumber,
+  z.number({ error: 'must be a number' }).check(z.int('must be a whole number'), z.gte(0, 'must not be negative')),
+);
 
 const HEADER_NAME = /^[!-9;-~]{1,200}$/;
 
-const headerConditions = (
-  z
-    .record(z.string(), z.unknown(), { error: 'must be a map of header name to pattern(s)' })
-    .transform((map, ctx) => {
-      const out: HeaderCondition[] = [];
-      for (const [name, value] of Object.entries(map)) {
-        if (!HEADER_NAME.test(name)) {
-          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)} is not a header name`, path: [name] });
-          continue;
-        }
-        const parsed = globs.safeParse(value);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [name, ...issue.path.map(String)] });
-        } else out.push({ name: name.toLowerCase(), patterns: parsed.data });
+const headerConditions = z.pipe(
+  z.record(z.string(), z.unknown(), { error: 'must be a map of header name to pattern(s)' }),
+  z.transform((map: Record<string, unknown>, ctx) => {
+    const out: HeaderCondition[] = [];
+    for (const [name, value] of Object.entries(map)) {
+      if (!HEADER_NAME.test(name)) {
+        addIssue(ctx, `${JSON.stringify(name)} is not a header name`, [name]);
+        continue;
       }
-      if (out.length === 0 && Object.keys(map).length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
-      return out;
-    })
+      const parsed = globs.safeParse(value);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) addIssue(ctx, issue.message, [name, ...issue.path.map(String)]);
+      } else out.push({ name: name.toLowerCase(), patterns: parsed.data });
+    }
+    if (out.length === 0 && Object.keys(map).length === 0) addIssue(ctx, 'must not be empty');
+    return out;
+  }),
 );
 
-const verdictConditions = (
-  z
-    .record(z.string(), z.unknown(), { error: 'must be a map of verdict name to accepted statuses' })
-    .transform((map, ctx) => {
-      const out: Partial<Record<VerdictName, VerdictStatus[]>> = {};
-      for (const [key, value] of Object.entries(map)) {
-        const name = key.toLowerCase() as VerdictName;
-        if (!VERDICT_NAMES.includes(name)) {
-          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(key)} is not a verdict (${VERDICT_NAMES.join(', ')})`, path: [key] });
-          continue;
-        }
-        const list = stringList.safeParse(value);
-        if (!list.success) {
-          ctx.addIssue({ code: 'custom', message: list.error.issues[0].message, path: [key] });
-          continue;
-        }
-        const statuses: VerdictStatus[] = [];
-        list.data.forEach((s, i) => {
-          const status = s.toUpperCase() as VerdictStatus;
-          if (VERDICT_STATUSES.includes(status)) statuses.push(status);
-          else ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a verdict status (${VERDICT_STATUSES.join(', ')})`, path: [key, i] });
-        });
-        out[name] = statuses;
+const verdictConditions = z.pipe(
+  z.record(z.string(), z.unknown(), { error: 'must be a map of verdict name to accepted statuses' }),
+  z.transform((map: Record<string, unknown>, ctx) => {
+    const out: Partial<Record<VerdictName, VerdictStatus[]>> = {};
+    for (const [key, value] of Object.entries(map)) {
+      const name = key.toLowerCase() as VerdictName;
+      if (!VERDICT_NAMES.includes(name)) {
+        addIssue(ctx, `${JSON.stringify(key)} is not a verdict (${VERDICT_NAMES.join(', ')})`, [key]);
+        continue;
       }
-      if (Object.keys(map).length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
-      return out;
-    })
+      const list = stringList.safeParse(value);
+      if (!list.success) {
+        addIssue(ctx, list.error.issues[0].message, [key]);
+        continue;
+      }
+      const statuses: VerdictStatus[] = [];
+      list.data.forEach((s, i) => {
+        const status = s.toUpperCase() as VerdictStatus;
+        if (VERDICT_STATUSES.includes(status)) statuses.push(status);
+        else addIssue(ctx, `${JSON.stringify(s)} is not a verdict status (${VERDICT_STATUSES.join(', ')})`, [key, i]);
+      });
+      out[name] = statuses;
+    }
+    if (Object.keys(map).length === 0) addIssue(ctx, 'must not be empty');
+    return out;
+  }),
 );
 
 const itemSchema = z.object({
   ruleId: z
     .string({ error: 'is required and must be a string' })
-    .min(1, 'must not be empty')
-    .max(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`),
+    .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`)),
   enabled: optional(z.boolean({ error: 'must be a boolean (true or false)' })),
-  priority: optional(z.preprocess(toNumber, z.number({ error: 'must be a number' }).finite('must be a finite number'))),
+  // Non-finite numbers already fail the number type itself ('must be a number'); classic's .finite() was a no-op.
+  priority: optional(preprocess(toNumber, z.number({ error: 'must be a number' }))),
   description: optional(oneLine(MAX_DESCRIPTION_LENGTH)),
   activeFrom: optional(instant),
   activeUntil: optional(instant),
@@ -272,14 +294,14 @@ const itemSchema = z.object({
   attachmentNames: optional(globs),
   attachmentTypes: optional(globs),
   verdicts: optional(verdictConditions),
-  action: z.preprocess(
+  action: preprocess(
     (v) => (typeof v === 'string' ? v.toLowerCase() : v),
     z.enum(['bounce', 'allow'], {
       error: (iss) => (iss.input === undefined ? 'is required: "bounce" or "allow"' : `must be "bounce" or "allow" (got ${JSON.stringify(iss.input)})`),
     }),
   ),
   bounceType: optional(
-    z.preprocess(
+    preprocess(
       (v) => (typeof v === 'string' ? (BOUNCE_TYPES.find((t) => t.toLowerCase() === v.toLowerCase()) ?? v) : v),
       z.enum(BOUNCE_TYPES as [BounceType, ...BounceType[]], { error: `must be one of ${BOUNCE_TYPES.join(', ')}` }),
     ),
@@ -287,8 +309,10 @@ const itemSchema = z.object({
   status: optional(
     z
       .string({ error: 'must be a string like "5.1.1"' })
-      .regex(/^[245]\.\d{1,3}\.\d{1,3}$/, 'must be an RFC 3463 status like "5.1.1"')
-      .refine((s) => !s.startsWith('2'), 'must be 4.x.x (temporary) or 5.x.x (permanent): 2.x.x means success'),
+      .check(
+        z.regex(/^[245]\.\d{1,3}\.\d{1,3}$/, 'must be an RFC 3463 status like "5.1.1"'),
+        z.refine((s: string) => !s.startsWith('2'), 'must be 4.x.x (temporary) or 5.x.x (permanent): 2.x.x means success'),
+      ),
   ),
   diagnosticCode: optional(oneLine(MAX_DIAGNOSTIC_CODE_LENGTH)),
   explanation: optional(oneLine(MAX_EXPLANATION_LENGTH)),
