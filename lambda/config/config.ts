@@ -1,5 +1,5 @@
 import { ConfigError } from '../commons/errors';
-import { z } from '../commons/zod';
+import * as z from '../commons/zod';
 
 /**
  * Every setting of the functions, read once from the environment at cold start

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../commons/errors';
-import { z } from '../../commons/zod';
+import * as z from '../../commons/zod';
 import { BOUNCE_TYPES } from '../../domain/model';
 import type { BounceJob } from '../../ports';
 

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../commons/errors';
-import { z } from '../../commons/zod';
+import * as z from '../../commons/zod';
 import { VERDICT_NAMES, VERDICT_STATUSES, type MailHeader, type MessageFacts, type VerdictStatus, type Verdicts } from '../model';
 
 /**

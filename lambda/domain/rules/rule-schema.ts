@@ -6,7 +6,7 @@
  * problems naming the ruleId and the field, so one bad item never stops the
  * others. docs/rules.md is the reference for operators.
  */
-import { z } from '../../commons/zod';
+import * as z from '../../commons/zod';
 import {
   BOUNCE_TYPES,
   VERDICT_NAMES,
