@@ -103,6 +103,13 @@ describe('ses-bouncer-construct', () => {
         expect(readFileSync(lazy, 'utf8').length).toBeGreaterThan(100_000);
       });
 
+      it('bundles zod/mini only: no zod classic code, which would cost ~0.2x the SDK baseline at init', () => {
+        const map = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
+        const zod = map.sources.filter((source) => source.includes('node_modules/zod/'));
+        expect(zod.length).toBeGreaterThan(0);
+        expect(zod.filter((source) => source.includes('/v4/classic/'))).toEqual([]);
+      });
+
       it('loads mailparser from the asset only when an attachment rule needs it, and decides with it', async () => {
         const dynamodb = localDynamoDbClient();
         const rulesTable = uniqueTableName('bundle-rules');
