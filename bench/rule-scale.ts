@@ -12,6 +12,7 @@ import type { MessageFacts } from '../lambda/domain/model';
 import type { CompiledRules } from '../lambda/domain/rules';
 import { exactAddress, ruleDomain, ruleItems, silentLogger, silentMetrics } from './lib/fixtures';
 import { settledHeapUsed } from './lib/heap';
+import { factsFor } from '../test/support/facts';
 import { startBenchDynamoDb } from './lib/local-services';
 import type { Benchmark, ResultRow } from './lib/result';
 import { fmt, fmtBytes, fmtSummary, summarize, type Summary } from './lib/stats';
@@ -59,15 +60,13 @@ async function loadOnce(client: DynamoDBClient, tableName: string): Promise<{ ms
   return { ms, size: rules.size, heldBytes };
 }
 
-const facts = (recipient: string): MessageFacts => ({
-  messageId: 'bench-scale',
-  receivedAt: new Date().toISOString(),
-  sender: 'sender@example.com',
-  recipients: [recipient],
-  verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
-  headers: [{ name: 'Subject', value: 'Quarterly report' }],
-  headersComplete: true,
-});
+const facts = (recipient: string): MessageFacts =>
+  factsFor(recipient, {
+    messageId: 'bench-scale',
+    receivedAt: new Date().toISOString(),
+    sender: 'sender@example.com',
+    headers: [{ name: 'Subject', value: 'Quarterly report' }],
+  });
 
 /** Per-call time of evaluate() for one recipient: batches of calls timed, divided, summarised. */
 function perRecipient(rules: CompiledRules, recipient: string, batches: number, batch: number): Summary {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbRuleSource } from '../../lambda/adapters/dynamodb/rule-source';
-import type { MessageFacts } from '../../lambda/domain/model';
+import { factsFor } from '../support/facts';
 import { RULE_FIELDS, compileRules, parseRule } from '../../lambda/domain/rules';
 import { createTable, deleteTable, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 
@@ -10,15 +10,6 @@ import { createTable, deleteTable, localDynamoDbClient, uniqueTableName } from '
 const doc = readFileSync(join(__dirname, '../../README.md'), 'utf8');
 const example = JSON.parse(readFileSync(join(__dirname, '../../examples/rules/former-employee.json'), 'utf8'));
 
-const facts = (recipient: string): MessageFacts => ({
-  messageId: 'm-1',
-  receivedAt: '2026-06-01T12:00:00Z',
-  sender: 'sender@example.net',
-  recipients: [recipient],
-  verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
-  headers: [],
-  headersComplete: true,
-});
 
 describe('README.md rules section', () => {
   it('has a reference row for every rule attribute', () => {
@@ -61,9 +52,9 @@ describe('README.md rules section', () => {
         ['jane.doe@example.com', '2026-03-31T12:00:00Z'],
         ['john@example.com', '2026-06-01T00:00:00Z'],
       ]) {
-        expect(fromTable.evaluate(facts(recipient), new Date(at))).toEqual(fromFile.evaluate(facts(recipient), new Date(at)));
+        expect(fromTable.evaluate(factsFor(recipient), new Date(at))).toEqual(fromFile.evaluate(factsFor(recipient), new Date(at)));
       }
-      expect(fromTable.evaluate(facts('jdoe@example.com'), new Date('2026-06-01T00:00:00Z'))[0]).toMatchObject({
+      expect(fromTable.evaluate(factsFor('jdoe@example.com'), new Date('2026-06-01T00:00:00Z'))[0]).toMatchObject({
         action: 'bounce',
         ruleId: 'former-employee-jdoe',
         bounce: { status: '5.1.1', diagnosticCode: example.diagnosticCode, explanation: example.explanation },

@@ -28,6 +28,7 @@ import { RULES_PARTITION_KEY, STATE_PARTITION_KEY } from '../../lambda/config/ta
 import { VERDICT_NAMES, type MessageFacts } from '../../lambda/domain/model';
 import type { EventEntry, MimeEntry, RuleEntry } from '../fixtures/corpus/generate';
 import { createTable, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { factsFor } from '../support/facts';
 import { startLocalS3, type LocalS3 } from '../support/s3';
 import { captureOutput, type OutputCapture } from './log-capture';
 
@@ -318,7 +319,7 @@ describe('bad-input (reliability suite 5)', () => {
           expect(logged?.level).toBe('WARN');
           const problems = logged?.problems as string[];
           expect(problems.some((p) => p.startsWith(`${entry.field}: `))).toBe(true);
-          const [decision] = (await source.current()).evaluate(factsFor(entry.recipient), new Date('2026-06-01T00:00:00Z'));
+          const [decision] = (await source.current()).evaluate(probeFacts(entry.recipient), new Date('2026-06-01T00:00:00Z'));
           expect(decision).toEqual({ recipient: entry.recipient, action: 'default', defaultAction: 'deliver' });
         });
         return;
@@ -326,21 +327,13 @@ describe('bad-input (reliability suite 5)', () => {
       it(`loads and ${entry.action}s its recipient`, async () => {
         expect(putErrors.get(file)).toBeUndefined();
         expect(loadLogs.some((l) => l.message === 'invalid rule skipped' && l.ruleId === entry.ruleId)).toBe(false);
-        const [decision] = (await source.current()).evaluate(factsFor(entry.recipient), new Date('2026-06-01T00:00:00Z'));
+        const [decision] = (await source.current()).evaluate(probeFacts(entry.recipient), new Date('2026-06-01T00:00:00Z'));
         expect(decision).toMatchObject({ recipient: entry.recipient, action: entry.action, ruleId: entry.ruleId });
       });
     });
   });
 });
 
-function factsFor(recipient: string): MessageFacts {
-  return {
-    messageId: 'rule-probe',
-    receivedAt: '2026-06-01T00:00:00Z',
-    sender: 'someone@sender.example',
-    recipients: [recipient],
-    verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
-    headers: [],
-    headersComplete: true,
-  };
+function probeFacts(recipient: string): MessageFacts {
+  return factsFor(recipient, { messageId: 'rule-probe', receivedAt: '2026-06-01T00:00:00Z', sender: 'someone@sender.example' });
 }

@@ -1,17 +1,8 @@
 import { DeleteItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbRuleSource, RulesUnavailableError, type RuleSourceLogger } from '../../../../lambda/adapters/dynamodb/rule-source';
-import type { MessageFacts } from '../../../../lambda/domain/model';
+import { factsFor } from '../../../support/facts';
 import { createTable, deleteTable, localDynamoDbClient, uniqueTableName } from '../../../support/dynamodb';
 
-const facts = (recipients: string[]): MessageFacts => ({
-  messageId: 'm-1',
-  receivedAt: '2026-06-01T12:00:00Z',
-  sender: 'sender@example.net',
-  recipients,
-  verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
-  headers: [],
-  headersComplete: true,
-});
 const NOW = new Date('2026-06-01T12:00:00Z');
 
 /** What an operator types: DynamoDB JSON through plain PutItem. */
@@ -81,7 +72,7 @@ describe('rule-source', () => {
       await put(operatorItem('retired', ['old.example'], { recipients: { L: [{ S: 'old.example' }] }, status: { S: '5.1.2' } }));
       const rules = await source().s.current();
       expect(rules.size).toBe(2);
-      expect(rules.evaluate(facts(['Former@example.com', 'x@old.example', 'y@example.com']), NOW)).toEqual([
+      expect(rules.evaluate(factsFor(['Former@example.com', 'x@old.example', 'y@example.com']), NOW)).toEqual([
         expect.objectContaining({ action: 'bounce', ruleId: 'former' }),
         expect.objectContaining({ action: 'bounce', ruleId: 'retired', bounce: expect.objectContaining({ status: '5.1.2' }) }),
         expect.objectContaining({ action: 'default' }),
@@ -120,12 +111,12 @@ describe('rule-source', () => {
     it('serves the cached rules until the cache time has passed, then the edited ones', async () => {
       await put(operatorItem('r', ['a@example.com']));
       const { s } = source({ refreshAheadMs: 0 });
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      expect((await s.current()).evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('bounce');
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
       clock += 59_999;
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('bounce');
+      expect((await s.current()).evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('bounce');
       clock += 1;
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      expect((await s.current()).evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('allow');
     });
 
     it('drops a deleted rule after the cache time and the refresh', async () => {
@@ -155,7 +146,7 @@ describe('rule-source', () => {
       expect(scans()).toBe(2);
       const refreshed = await s.current();
       expect(refreshed).not.toBe(first);
-      expect(refreshed.evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      expect(refreshed.evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('allow');
       // Fresh again: no further Scan until the next refresh window.
       clock += 44_999;
       await s.current();
@@ -170,7 +161,7 @@ describe('rule-source', () => {
       await s.current();
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
       clock += 10 * 60_000;
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      expect((await s.current()).evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('allow');
       expect(scans()).toBe(2);
     });
 
@@ -190,7 +181,7 @@ describe('rule-source', () => {
       const { s } = source({ cacheMs: 0 });
       await s.current();
       await put({ ...operatorItem('r', ['a@example.com']), action: { S: 'allow' } });
-      expect((await s.current()).evaluate(facts(['a@example.com']), NOW)[0].action).toBe('allow');
+      expect((await s.current()).evaluate(factsFor(['a@example.com']), NOW)[0].action).toBe('allow');
     });
 
     it('shares one load between concurrent callers', async () => {

@@ -2,20 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuardPolicy, MailHeader, MessageFacts } from '../../../../lambda/domain/model';
 import { checkSender } from '../../../../lambda/domain/guard';
+import { messageFacts } from '../../../support/facts';
 
 const SPF_PASS: GuardPolicy = { senderAuth: 'spf-pass' };
 
 function facts(overrides: Partial<MessageFacts> = {}, extraHeaders: MailHeader[] = []): MessageFacts {
-  return {
-    messageId: 'm-1',
-    receivedAt: '2026-06-01T12:00:00Z',
+  return messageFacts({
     sender: 'sender@example.com',
     recipients: ['alice@example.org'],
-    verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
     headers: [{ name: 'Content-Type', value: 'text/plain; charset=utf-8' }, ...extraHeaders],
-    headersComplete: true,
     ...overrides,
-  };
+  });
 }
 
 const reasons = (f: MessageFacts, policy: GuardPolicy = SPF_PASS) => checkSender(f, policy).reasons;

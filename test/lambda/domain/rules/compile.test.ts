@@ -1,22 +1,20 @@
 import type { MessageFacts } from '../../../../lambda/domain/model';
+import { messageFacts } from '../../../support/facts';
 import { compileRules } from '../../../../lambda/domain/rules/compile';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
 function facts(overrides: Partial<MessageFacts> = {}): MessageFacts {
-  return {
-    messageId: 'm-1',
+  return messageFacts({
     receivedAt: NOW.toISOString(),
     sender: 'sender@sender.example',
     recipients: ['alice@example.com'],
-    verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
     headers: [
       { name: 'From', value: '"Doe, John" <john@sender.example>' },
       { name: 'Subject', value: 'Quarterly invoice' },
     ],
-    headersComplete: true,
     ...overrides,
-  };
+  });
 }
 
 const bounce = (extra: Record<string, unknown> = {}) => ({ ruleId: 'r', recipients: ['alice@example.com'], action: 'bounce', ...extra });
