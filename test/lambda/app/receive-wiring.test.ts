@@ -18,18 +18,9 @@ import { loadConfig } from '../../../lambda/config/config';
 import type { MessageFacts, RecipientDecision } from '../../../lambda/domain/model';
 import { NO_NEEDS } from '../../../lambda/domain/model';
 import type { CompiledRules } from '../../../lambda/domain/rules';
+import { RECEIVE_ENV as ENV } from '../../support/env';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '../../fixtures/ses', name), 'utf8'));
-
-const ENV = {
-  BOUNCE_SENDER: 'mailer-daemon@example.com',
-  REPORTING_MTA: 'mx.example.com',
-  RULES_TABLE: 'rules-table',
-  STATE_TABLE: 'state-table',
-  BOUNCE_QUEUE_URL: 'http://127.0.0.1:1/queue/bounces',
-  MAIL_BUCKET: 'mail-bucket',
-  MAIL_PREFIX: 'inbound/',
-};
 
 /** Bounces recipients whose local part starts with `bounce`, delivers the rest; body rules when asked. */
 function rules(needsBody = false): CompiledRules {

@@ -1,12 +1,4 @@
-const ENV = {
-  BOUNCE_SENDER: 'mailer-daemon@example.com',
-  REPORTING_MTA: 'mx.example.com',
-  RULES_TABLE: 'rules-table',
-  STATE_TABLE: 'state-table',
-  BOUNCE_QUEUE_URL: 'http://127.0.0.1:1/queue/bounces',
-  MAIL_BUCKET: 'mail-bucket',
-  MAIL_PREFIX: 'inbound/',
-};
+import { RECEIVE_ENV as ENV } from '../../support/env';
 
 // The handler's behaviour is specified through createReceiveHandler (test/lambda/app/receive-wiring.test.ts);
 // here: the module builds everything once at load and fails fast on bad config.
