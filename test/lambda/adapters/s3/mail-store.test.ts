@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MailNotFoundError, MailStoreError, MalformedMailError } from '../../../../lambda/commons/errors';
 import { S3MailStore } from '../../../../lambda/adapters/s3/mail-store';
+import { CRLF, mimeMessage } from '../../../support/mime';
 import { startLocalS3, type LocalS3 } from '../../../support/s3';
 
 /** What one GetObject/HeadObject request asked for and what came back. */
@@ -30,46 +31,6 @@ function recordReads(client: S3Client): Read[] {
     { step: 'deserialize', name: 'recordReads' },
   );
   return reads;
-}
-
-const CRLF = '\r\n';
-
-interface TestAttachment {
-  readonly filename: string;
-  readonly contentType: string;
-  readonly content: Buffer;
-}
-
-/** A multipart/mixed message with base64 attachments, built by hand so every byte is known. */
-function mimeMessage(options: { headers?: string[]; text?: string; attachments?: TestAttachment[]; boundary?: string; closing?: boolean }): Buffer {
-  const boundary = options.boundary ?? 'b1_test_boundary';
-  const lines = [
-    'Return-Path: <sender@example.com>',
-    'From: Sender <sender@example.com>',
-    'To: recipient@example.com',
-    'Subject: test',
-    ...(options.headers ?? []),
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    options.text ?? 'hello',
-  ];
-  for (const a of options.attachments ?? []) {
-    lines.push(
-      `--${boundary}`,
-      `Content-Type: ${a.contentType}; name="${a.filename}"`,
-      `Content-Disposition: attachment; filename="${a.filename}"`,
-      'Content-Transfer-Encoding: base64',
-      '',
-    );
-    const encoded = a.content.toString('base64');
-    for (let i = 0; i < encoded.length; i += 76) lines.push(encoded.slice(i, i + 76));
-  }
-  if (options.closing !== false) lines.push(`--${boundary}--`, '');
-  return Buffer.from(lines.join(CRLF), 'utf8');
 }
 
 describe('mail-store (S3)', () => {
