@@ -9,18 +9,15 @@
  */
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { receiveMessage, type ReceiveDeps } from '../lambda/app/receive-message';
-import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
-import { MemoryMessageLedger } from '../lambda/adapters/memory/message-ledger';
+import { receiveMessage } from '../lambda/app/receive-message';
 import { MemoryRuleSource } from '../lambda/adapters/memory/rule-source';
-import { MemorySenderBudget } from '../lambda/adapters/memory/sender-budget';
 import { S3MailStore } from '../lambda/adapters/s3/mail-store';
 import { parseSesEvent } from '../lambda/domain/event/ses-event';
-import { checkSender } from '../lambda/domain/guard';
 import { bundleChild, runNodeChild } from './lib/child';
-import { sesEvent, silentLogger, silentMetrics } from './lib/fixtures';
+import { sesEvent } from './lib/fixtures';
 import { startBenchS3 } from './lib/local-services';
 import { buildBigMessage } from './lib/mail';
+import { memoryReceiveDeps } from './lib/receive-deps';
 import type { Benchmark, ResultRow } from './lib/result';
 import { countS3Bytes } from './lib/sdk-edge';
 import { fmt, fmtBytes, fmtSummary, summarize } from './lib/stats';
@@ -62,19 +59,7 @@ export const bigMail: Benchmark = async ({ quick, workDir, log }) => {
       const headerMs: number[] = [];
       const headerBytes: number[] = [];
       for (let r = 0; r < headerReps; r++) {
-        const deps: ReceiveDeps = {
-          rules,
-          mail: new S3MailStore({ client: readClient, bucket: s3.bucket }),
-          ledger: new MemoryMessageLedger(),
-          budget: new MemorySenderBudget({ perAddress: 5, perDomain: 50, windowMs: 3_600_000 }),
-          queue: new MemoryBounceQueue(),
-          checkSender,
-          policy: { senderAuth: 'spf-pass' },
-          clock: { now: () => Date.now() },
-          auditTtlDays: 30,
-          logger: silentLogger,
-          metrics: silentMetrics,
-        };
+        const deps = memoryReceiveDeps(rules, new S3MailStore({ client: readClient, bucket: s3.bucket }));
         counter.reset();
         const t0 = process.hrtime.bigint();
         const result = await receiveMessage(deps, record);

@@ -5,15 +5,12 @@
  * timed on its own; JSON.parse of the same event text is timed the same way,
  * interleaved, as the baseline.
  */
-import { receiveMessage, type ReceiveDeps } from '../lambda/app/receive-message';
-import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
+import { receiveMessage } from '../lambda/app/receive-message';
 import { MemoryMailStore } from '../lambda/adapters/memory/mail-store';
-import { MemoryMessageLedger } from '../lambda/adapters/memory/message-ledger';
 import { MemoryRuleSource } from '../lambda/adapters/memory/rule-source';
-import { MemorySenderBudget } from '../lambda/adapters/memory/sender-budget';
 import { parseSesEvent, toMessageFacts } from '../lambda/domain/event/ses-event';
-import { checkSender } from '../lambda/domain/guard';
-import { exactAddress, ruleDomain, ruleItems, sesEvent, silentLogger, silentMetrics } from './lib/fixtures';
+import { exactAddress, ruleDomain, ruleItems, sesEvent } from './lib/fixtures';
+import { memoryReceiveDeps } from './lib/receive-deps';
 import type { Benchmark } from './lib/result';
 import { fmt, summarize } from './lib/stats';
 
@@ -28,21 +25,8 @@ export const decisionCost: Benchmark = async ({ quick, log }) => {
   if (compiled.size !== 10_000) throw new Error(`expected 10000 valid rules, compiled ${compiled.size}`);
 
   const mail = new MemoryMailStore();
-  const ledger = new MemoryMessageLedger();
-  const queue = new MemoryBounceQueue();
-  const deps: ReceiveDeps = {
-    rules,
-    mail,
-    ledger,
-    budget: new MemorySenderBudget({ perAddress: 5, perDomain: 50, windowMs: 3_600_000 }),
-    queue,
-    checkSender,
-    policy: { senderAuth: 'spf-pass' },
-    clock: { now: () => Date.now() },
-    auditTtlDays: 30,
-    logger: silentLogger,
-    metrics: silentMetrics,
-  };
+  const deps = memoryReceiveDeps(rules, mail);
+  const { ledger, queue } = deps;
   // Allowed path: an exact allow rule, a domain rule whose subject does not
   // match (header-only), and an address no rule names; all 100 wildcards are tried for each.
   const recipients = [exactAddress(1), `alice@${ruleDomain(7)}`, 'nobody@unlisted.example'];

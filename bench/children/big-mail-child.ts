@@ -9,14 +9,11 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { simpleParser } from 'mailparser';
 import { receiveMessage } from '../../lambda/app/receive-message';
-import { MemoryBounceQueue } from '../../lambda/adapters/memory/bounce-queue';
-import { MemoryMessageLedger } from '../../lambda/adapters/memory/message-ledger';
 import { MemoryRuleSource } from '../../lambda/adapters/memory/rule-source';
-import { MemorySenderBudget } from '../../lambda/adapters/memory/sender-budget';
 import { S3MailStore } from '../../lambda/adapters/s3/mail-store';
 import { parseSesEvent } from '../../lambda/domain/event/ses-event';
-import { checkSender } from '../../lambda/domain/guard';
-import { sesEvent, silentLogger, silentMetrics } from '../lib/fixtures';
+import { sesEvent } from '../lib/fixtures';
+import { memoryReceiveDeps } from '../lib/receive-deps';
 
 interface Input {
   readonly mode: 'bouncer' | 'simpleParser';
@@ -39,19 +36,7 @@ async function main(): Promise<void> {
     const rules = new MemoryRuleSource([
       { ruleId: 'no-archives', recipients: [input.recipient], attachmentTypes: ['application/x-msdownload', 'application/zip'], action: 'bounce', bounceType: 'ContentRejected' },
     ]);
-    const deps = {
-      rules,
-      mail: new S3MailStore({ client, bucket: input.bucket }),
-      ledger: new MemoryMessageLedger(),
-      budget: new MemorySenderBudget({ perAddress: 5, perDomain: 50, windowMs: 3_600_000 }),
-      queue: new MemoryBounceQueue(),
-      checkSender,
-      policy: { senderAuth: 'spf-pass' as const },
-      clock: { now: () => Date.now() },
-      auditTtlDays: 30,
-      logger: silentLogger,
-      metrics: silentMetrics,
-    };
+    const deps = memoryReceiveDeps(rules, new S3MailStore({ client, bucket: input.bucket }));
     const record = parseSesEvent(sesEvent({ messageId: input.messageId, recipients: [input.recipient] })).Records[0];
     await rules.current();
     run = async () => {
