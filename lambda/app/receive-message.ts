@@ -162,7 +162,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
         outcome: missing ? 'mail-not-found' : 'mail-store-error',
         error: err.message,
       });
-      count(MAIL_READ_FAILED_METRIC);
+      count(MetricName.MailReadFailed);
     }
     throw err;
   }
@@ -238,13 +238,6 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     return { disposition: d, outcome: { kind: 'skipped', reasons: verdict.reasons }, decisions };
   }
 }
-
-/**
- * Name of the counter of stored messages that were needed and could not be
- * read (missing object, S3 error). Not in the shared `MetricName` list yet.
- */
-/** Name of the MailReadFailed metric (see MetricName). */
-export const MAIL_READ_FAILED_METRIC = MetricName.MailReadFailed;
 
 function isBounce(d: RecipientDecision): d is Extract<RecipientDecision, { action: 'bounce' }> {
   return d.action === 'bounce';

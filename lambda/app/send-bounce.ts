@@ -22,10 +22,6 @@ export const SEND_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** `lastError` prefix of a job that failed transiently `maxAttempts` times; its queue record keeps failing into the DLQ. */
 export const RETRIES_EXHAUSTED = 'retries exhausted';
 
-/** Metric for a message whose SendBounce outcome cannot be known (see docs/pipeline.md). */
-/** Name of the BouncesUnknown metric (see MetricName). */
-export const BOUNCES_UNKNOWN_METRIC = MetricName.BouncesUnknown;
-
 /** Tunables of the send path, with the config's bounce settings. */
 export interface SendSettings extends BounceRequestSettings {
   /** Longest wait for a rate slot before the job goes back to the queue (config `maxSlotWaitMs`). */
@@ -168,7 +164,7 @@ class SendAttempt {
         lastError: `stuck in SENDING for ${Math.round(age / 1000)} s: the sending process died; not resent`,
       });
       if (!moved) return this.run();
-      this.deps.metrics.addMetric(BOUNCES_UNKNOWN_METRIC, MetricUnit.Count, 1);
+      this.deps.metrics.addMetric(MetricName.BouncesUnknown, MetricUnit.Count, 1);
       this.log('error', 'bounce outcome unknown: a process died during SendBounce', 'UNKNOWN');
       return { kind: 'unknown' };
     }

@@ -4,13 +4,13 @@ import { MemoryBounceQueue } from '../../../lambda/adapters/memory/bounce-queue'
 import { MemoryMailStore } from '../../../lambda/adapters/memory/mail-store';
 import { MemoryMessageLedger } from '../../../lambda/adapters/memory/message-ledger';
 import {
-  MAIL_READ_FAILED_METRIC,
   receiveMessage,
   type ReceiveDeps,
   type ReceiveLogSink,
   type ReceiveMetricsSink,
 } from '../../../lambda/app/receive-message';
 import { MailNotFoundError } from '../../../lambda/commons/errors';
+import { MetricName } from '../../../lambda/commons/metrics';
 import { parseSesEvent, type SesRecord } from '../../../lambda/domain/event/ses-event';
 import type { CheckSender } from '../../../lambda/domain/guard';
 import type {
@@ -391,7 +391,7 @@ describe('receive-message', () => {
       await expect(receiveMessage(h.deps, sesRecord())).rejects.toBeInstanceOf(MailNotFoundError);
       expect(h.ledger.writes).toBe(0);
       expect(h.queue.jobs).toEqual([]);
-      expect(h.recorder.total(MAIL_READ_FAILED_METRIC)).toBe(1);
+      expect(h.recorder.total(MetricName.MailReadFailed)).toBe(1);
       expect(h.recorder.logs.find((l) => l.level === 'error')?.extra).toMatchObject({ messageId: MESSAGE_ID, outcome: 'mail-not-found' });
     });
 

@@ -1,4 +1,4 @@
-import { RETRIES_EXHAUSTED, sendBounce, BOUNCES_UNKNOWN_METRIC } from '../../../lambda/app/send-bounce';
+import { RETRIES_EXHAUSTED, sendBounce } from '../../../lambda/app/send-bounce';
 import { MetricName } from '../../../lambda/commons/metrics';
 import {
   MessageRejectedError,
@@ -92,7 +92,7 @@ describe('send-bounce', () => {
       expect(item?.state).toBe('UNKNOWN');
       expect(item?.lastError).toMatch(/stuck in SENDING for 360 s/);
       expect(h.sender.calls).toHaveLength(0);
-      expect(h.count(BOUNCES_UNKNOWN_METRIC)).toBe(1);
+      expect(h.count(MetricName.BouncesUnknown)).toBe(1);
     });
 
     it('marks the job EXPIRED without a call when it was received more than 24 h ago', async () => {
