@@ -13,13 +13,6 @@ export interface RuleMix {
   readonly wildcards: number;
 }
 
-/** The issue's mix, scaled: 90 % exact addresses, 9 % domains, 1 % wildcards. */
-export function mixOf(total: number): RuleMix {
-  const wildcards = Math.round(total * 0.01);
-  const domains = Math.round(total * 0.09);
-  return { exact: total - domains - wildcards, domains, wildcards };
-}
-
 /** Address of the i-th exact rule. */
 export const exactAddress = (i: number) => `user${i}@corp${i % 97}.example`;
 /** Domain of the j-th domain rule. */

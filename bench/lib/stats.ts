@@ -64,8 +64,3 @@ export function fmtBytes(bytes: number): string {
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} B`;
 }
-
-/** Elapsed milliseconds since a `process.hrtime.bigint()` reading. */
-export function msSince(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}

@@ -1,7 +1,7 @@
 import type { MessageFacts, Verdicts } from '../../lambda/domain/model';
 
 /** Every SES verdict PASS: a message no verdict condition or guard check objects to. */
-export const ALL_PASS: Verdicts = { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' };
+const ALL_PASS: Verdicts = { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' };
 
 /**
  * MessageFacts for a plain, authenticated message with complete (empty)
