@@ -10,10 +10,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { buildReceiveDeps, createReceiveHandler } from '../lambda/app/receive-wiring';
 import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
 import { parseBounceJob } from '../lambda/adapters/sqs/bounce-job';
-import { startSesStandIn } from '../local/ses-stand-in';
 import { startSendWorker } from '../local/pipeline/send-worker';
 import { sesEvent, silentLogger, silentMetrics } from './lib/fixtures';
-import { startBenchDynamoDb } from './lib/local-services';
+import { withDynamoDbAndSes } from './lib/local-services';
 import { createClients, localConfig, localSendHandler } from './lib/pipeline';
 import type { Benchmark } from './lib/result';
 import { countDynamoDbRequests, type DynamoDbCounts } from './lib/sdk-edge';
@@ -28,10 +27,7 @@ const byOp = (c: DynamoDbCounts) =>
 
 export const dynamoDbCost: Benchmark = async ({ quick, log }) => {
   const messages = quick ? 3 : 5;
-  const db = await startBenchDynamoDb();
-  const ses = await startSesStandIn();
-  try {
-    const tables = await db.createTables('bench-cost');
+  return withDynamoDbAndSes('bench-cost', async ({ db, ses, tables }) => {
     const setup = db.client();
     const rules = [
       { ruleId: 'team', recipients: [ALLOWED], action: 'allow' },
@@ -114,8 +110,5 @@ export const dynamoDbCost: Benchmark = async ({ quick, log }) => {
       ],
       data: { warm, allowed, receiveSide, total },
     };
-  } finally {
-    await ses.close();
-    await db.stop();
-  }
+  });
 };

@@ -9,8 +9,7 @@ import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledge
 import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
 import { DEFAULT_SLOT_MARGIN_MS } from '../lambda/ports/rate-gate';
 import { startSendWorker } from '../local/pipeline/send-worker';
-import { startSesStandIn } from '../local/ses-stand-in';
-import { startBenchDynamoDb } from './lib/local-services';
+import { withDynamoDbAndSes } from './lib/local-services';
 import { bounceJob, claimPending, createClients, localConfig, localSendHandler } from './lib/pipeline';
 import type { Benchmark } from './lib/result';
 import { countDynamoDbRequests } from './lib/sdk-edge';
@@ -20,10 +19,7 @@ const CONSUMERS = 4;
 
 export const rateGatePace: Benchmark = async ({ quick, log }) => {
   const backlog = quick ? 20 : 120;
-  const db = await startBenchDynamoDb();
-  const ses = await startSesStandIn();
-  try {
-    const tables = await db.createTables('bench-pace');
+  return withDynamoDbAndSes('bench-pace', async ({ db, ses, tables }) => {
     const config = localConfig({ dynamodb: db.endpoint, ses: ses.endpoint, tables });
     const setupLedger = new DynamoDbMessageLedger({ client: db.client(), tableName: tables.state });
     const receivedAt = new Date();
@@ -105,8 +101,5 @@ export const rateGatePace: Benchmark = async ({ quick, log }) => {
       ],
       data: { backlog, consumers: CONSUMERS, rate, designRate, spanMs, gaps: gap, throttled, duplicates, otherErrors, deadLetters, requests, arrivals: calls.map((c) => c.arrivedAt) },
     };
-  } finally {
-    await ses.close();
-    await db.stop();
-  }
+  });
 };

@@ -1,13 +1,14 @@
 /**
  * The local stand-ins a benchmark needs, started once per figure and always
- * stopped: DynamoDB Local (tables shaped like the stack's), s3rver, and the
- * SDK clients pointed at them.
+ * stopped: DynamoDB Local (tables shaped like the stack's), s3rver, the SES
+ * stand-in, and the SDK clients pointed at them.
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb/dynamodb-local';
 import { S3RVER_CREDENTIALS, startLocalS3Server, type LocalS3Server } from '../../local/s3/local-s3';
+import { startSesStandIn, type SesStandIn } from '../../local/ses-stand-in';
 import { ensureLocalTables, type LocalTableNames } from '../../local/tables';
 
 /** A DynamoDB Local for one benchmark, with a client factory and fresh tables. */
@@ -42,6 +43,25 @@ export async function startBenchDynamoDb(): Promise<BenchDynamoDb> {
       await db.stop();
     },
   };
+}
+
+/**
+ * DynamoDB Local with fresh tables named after `prefix`, and the SES
+ * stand-in, for a figure that drives the send path; both are stopped when
+ * `run` settles, whatever it does.
+ */
+export async function withDynamoDbAndSes<T>(
+  prefix: string,
+  run: (services: { db: BenchDynamoDb; ses: SesStandIn; tables: LocalTableNames }) => Promise<T>,
+): Promise<T> {
+  const db = await startBenchDynamoDb();
+  const ses = await startSesStandIn();
+  try {
+    return await run({ db, ses, tables: await db.createTables(prefix) });
+  } finally {
+    await ses.close();
+    await db.stop();
+  }
 }
 
 /** s3rver with one bucket, and path-style clients it accepts. */
