@@ -21,7 +21,8 @@ import { resolveProps, type SesBouncerProps } from './props';
 //   lib/parts/functions.ts     the receive and send functions, roles, grants
 //   lib/parts/receipt-rule.ts  rule set, receipt rule, invoke permission, activation
 //   lib/parts/monitoring.ts    alarm topic, alarms, dashboard
-export { FUNCTION_BUNDLING, LAZY_PACKAGES, SERVICE_NAME, functionBundling, lazyPackageCommands, type FunctionName } from './parts/functions';
+//   lib/assets.ts              the pre-built function code (npm run build)
+export { SERVICE_NAME } from './parts/functions';
 export { SENDER_AUTH_POLICIES, type InvocationType, type SesBouncerProps } from './props';
 
 /**

@@ -3,17 +3,15 @@
  * the bounce queue), each with its own role, log group and least-privilege
  * statements.
  */
-import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambda/commons/metrics';
-import type { ConfigEnv } from '../../lambda/config/config';
+import { METRICS_NAMESPACE } from '../../lambda/commons/metric-names';
+import { functionCode } from '../assets';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
 
@@ -29,83 +27,6 @@ export const RECEIVE_TIMEOUT = Duration.seconds(25);
 export const SEND_TIMEOUT = Duration.seconds(120);
 /** The event source of the sending function never runs more than this many at once. */
 const SEND_MAX_CONCURRENCY = 2;
-const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
-
-/**
- * esbuild options of both functions' bundles. Exported so that the
- * benchmarks (bench/) build byte-for-byte the bundles the stack deploys;
- * {@link functionBundling} adds what differs per function.
- */
-export const FUNCTION_BUNDLING: Readonly<nodejs.BundlingOptions> = Object.freeze({
-  // esbuild is a dev dependency: bundle locally, never in Docker.
-  forceDockerBundling: false,
-  minify: true,
-  sourceMap: true,
-  target: 'node22',
-  // Bundle the AWS SDK instead of using the runtime's copy: the versions
-  // pinned in package-lock.json are the ones the tests ran against.
-  externalModules: [],
-});
-
-/** The two functions of the stack. */
-export type FunctionName = 'receive' | 'send';
-
-/**
- * Packages a function reaches only through a dynamic `import()`, for the few
- * messages that need them (mailparser: attachment rules). They are left out of
- * the function's bundle and shipped pre-bundled beside it in
- * `node_modules/<name>/index.js`, where `require` finds them: V8 then never
- * parses their code at a cold start (in the single bundle it did, ~1 MB, even
- * though it was not evaluated).
- */
-export const LAZY_PACKAGES: Readonly<Record<FunctionName, readonly string[]>> = Object.freeze({
-  receive: Object.freeze(['mailparser']),
-  send: Object.freeze([]),
-});
-
-/** Where the project's dev dependencies (esbuild, the lazy packages) are at synth time. */
-const PROJECT_ROOT = path.join(__dirname, '..', '..');
-
-/**
- * Shell commands (run by CDK's local bundling with `bash -c`, after the main
- * bundle is written) that pre-bundle each lazy package with the project's own
- * esbuild into `<outputDir>/node_modules/<name>/index.js`. Nothing is
- * downloaded: the package's installed copy is the entry.
- */
-export function lazyPackageCommands(outputDir: string, packages: readonly string[], target = FUNCTION_BUNDLING.target ?? 'node22'): string[] {
-  const esbuild = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'esbuild');
-  return packages.map((pkg) => {
-    const entry = require.resolve(pkg, { paths: [PROJECT_ROOT] });
-    const outfile = path.join(outputDir, 'node_modules', pkg, 'index.js');
-    return `"${esbuild}" "${entry}" --bundle --platform=node --format=cjs --target=${target} --minify --log-level=warning --outfile="${outfile}"`;
-  });
-}
-
-/**
- * Bundling options of one function: {@link FUNCTION_BUNDLING}, plus, when the
- * function has {@link LAZY_PACKAGES}, those packages external and shipped
- * pre-bundled beside the bundle. `import()` is compiled to `require()` so
- * that the lazy package loads through the CommonJS loader, which sees the
- * pre-bundle's `module.exports` whatever its shape (Node's ESM loader would
- * only see the names its lexer can find). The stack and the benchmarks both
- * build from this, so they cannot drift.
- */
-export function functionBundling(fn: FunctionName): nodejs.BundlingOptions {
-  const lazy = LAZY_PACKAGES[fn];
-  const base: nodejs.BundlingOptions = { ...FUNCTION_BUNDLING, externalModules: [...(FUNCTION_BUNDLING.externalModules ?? [])] };
-  if (lazy.length === 0) return base;
-  return {
-    ...base,
-    externalModules: [...(base.externalModules ?? []), ...lazy],
-    esbuildArgs: { '--supported:dynamic-import': 'false' },
-    commandHooks: {
-      beforeBundling: () => [],
-      beforeInstall: () => [],
-      afterBundling: (_inputDir: string, outputDir: string) => lazyPackageCommands(outputDir, lazy, base.target),
-    },
-  };
-}
-
 /** What {@link createFunctions} creates. */
 export interface Functions {
   readonly receiveFunction: lambda.Function;
@@ -121,8 +42,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
   const receiveFunction = nodeFunction(scope, 'Receive', {
-    entry: path.join(HANDLERS, 'receive.ts'),
-    bundling: functionBundling('receive'),
+    code: functionCode('receive'),
     description: 'ses-bouncer: evaluates bounce rules for mail received by SES and queues bounce jobs',
     timeout: RECEIVE_TIMEOUT,
     memorySize: s.receiveMemorySize,
@@ -134,8 +54,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     onFailure: new destinations.SqsDestination(storage.deadLetterQueue),
   });
   const sendFunction = nodeFunction(scope, 'Send', {
-    entry: path.join(HANDLERS, 'send.ts'),
-    bundling: functionBundling('send'),
+    code: functionCode('send'),
     description: 'ses-bouncer: sends queued bounces through SES SendBounce, one per second',
     timeout: SEND_TIMEOUT,
     memorySize: 256,
@@ -155,6 +74,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   return { receiveFunction, sendFunction };
 }
 
+/** Settings the functions read; test/lib checks they are exactly lambda/config's names. */
 type EnvName =
   | 'BOUNCE_SENDER'
   | 'REPORTING_MTA'
@@ -173,7 +93,7 @@ type EnvName =
 
 /** The settings the functions read (names from lambda/config/config.ts). */
 function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string, string> {
-  const env: Required<Pick<ConfigEnv, EnvName>> & Pick<ConfigEnv, 'BOUNCE_SENDER_ARN'> = {
+  const env: Record<EnvName, string> & { BOUNCE_SENDER_ARN?: string } = {
     BOUNCE_SENDER: s.bounceSender,
     REPORTING_MTA: s.reportingMta,
     RULES_TABLE: storage.rulesTable.tableName,
@@ -193,13 +113,17 @@ function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string,
   return env;
 }
 
+/**
+ * A function running a pre-built asset (`index.js` exporting `handler`), with
+ * its own log group and a role that may write only to it.
+ */
 function nodeFunction(
   scope: Construct,
   id: string,
-  options: Omit<nodejs.NodejsFunctionProps, 'role' | 'logGroup' | 'logRetention'> & {
+  options: Omit<lambda.FunctionProps, 'role' | 'logGroup' | 'logRetention' | 'runtime' | 'handler' | 'architecture'> & {
     readonly logRetention: logs.RetentionDays;
   },
-): nodejs.NodejsFunction {
+): lambda.Function {
   const { logRetention, ...functionProps } = options;
   const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
     retention: logRetention,
@@ -217,8 +141,9 @@ function nodeFunction(
       resources: [logGroup.logGroupArn],
     }),
   );
-  const fn = new nodejs.NodejsFunction(scope, `${id}Function`, {
+  const fn = new lambda.Function(scope, `${id}Function`, {
     ...functionProps,
+    handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     role,
@@ -226,7 +151,7 @@ function nodeFunction(
   });
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions-L1',
-    reason: 'pinned to nodejs22.x, the Node.js LTS the bundle targets; moved deliberately, not by the CDK default',
+    reason: 'pinned to nodejs22.x, the Node.js LTS the pre-built bundles target (scripts/build-functions.ts); moved deliberately, not by the CDK default',
   });
   return fn;
 }

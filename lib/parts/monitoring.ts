@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE, MetricName } from '../../lambda/commons/metrics';
+import { METRICS_NAMESPACE, MetricName } from '../../lambda/commons/metric-names';
 import type { ResolvedProps } from '../props';
 import { SERVICE_NAME } from './functions';
 
