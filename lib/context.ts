@@ -59,9 +59,9 @@ export function readContext(node: Node): SesBouncerProps {
   };
 
   const recipients = list('recipients', raw('recipients'));
-  if (recipients === undefined) throw new ConfigError(`context ${CONTEXT_PREFIX}recipients is required`);
+  if (recipients === undefined) throw missing('recipients', 'example.com');
   const bounceSender = text('bounceSender', raw('bounceSender'));
-  if (bounceSender === undefined) throw new ConfigError(`context ${CONTEXT_PREFIX}bounceSender is required`);
+  if (bounceSender === undefined) throw missing('bounceSender', 'mailer-daemon@example.com');
 
   const invocationType = text('invocationType', raw('invocationType'));
   if (invocationType !== undefined) checkOneOf(`context ${CONTEXT_PREFIX}invocationType`, invocationType, ['Event', 'RequestResponse'] as const);
@@ -93,6 +93,11 @@ export function readContext(node: Node): SesBouncerProps {
     sendReservedConcurrency: reserved === 'none' ? null : int('sendReservedConcurrency', reserved),
     receiveMemorySize: int('receiveMemoryMb', raw('receiveMemoryMb')),
   };
+}
+
+/** A required key is not set: one line saying how to set it. */
+function missing(key: ContextKey, example: string): ConfigError {
+  return new ConfigError(`context ${CONTEXT_PREFIX}${key} is required: pass -c ${CONTEXT_PREFIX}${key}=${example} or set it in cdk.json`);
 }
 
 function bad(key: ContextKey, shape: string, value: unknown): ConfigError {

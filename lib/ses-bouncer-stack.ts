@@ -1,13 +1,19 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { readContext } from './context';
+import { CONTEXT_KEYS, CONTEXT_PREFIX, readContext } from './context';
+import { defaultName } from './props';
 import { SesBouncer, type SesBouncerProps } from './ses-bouncer-construct';
+import { PropError } from './validation';
+
+/** Context key of each prop whose name differs from its key. */
+const CONTEXT_KEY_OF_PROP: Readonly<Record<string, string>> = { receiveMemorySize: 'receiveMemoryMb' };
 
 /** Properties of {@link SesBouncerStack}. */
 export interface SesBouncerStackProps extends StackProps {
   /**
    * The bouncer's settings.
-   * @default - read from the `ses-bouncer:*` context keys (see lib/context.ts)
+   * @default - read from the `ses-bouncer:*` context keys (see lib/context.ts);
+   * rule set and rule named `<stack>-rule-set` and `<stack>-bouncer`
    */
   readonly bouncer?: SesBouncerProps;
 }
@@ -22,7 +28,7 @@ export class SesBouncerStack extends Stack {
 
   constructor(scope: Construct, id: string, props: SesBouncerStackProps = {}) {
     super(scope, id, props);
-    this.bouncer = new SesBouncer(this, 'Bouncer', props.bouncer ?? readContext(this.node));
+    this.bouncer = props.bouncer ? new SesBouncer(this, 'Bouncer', props.bouncer) : this.bouncerFromContext();
 
     const b = this.bouncer;
     const outputs: Record<string, [string, string]> = {
@@ -42,6 +48,28 @@ export class SesBouncerStack extends Stack {
     };
     for (const [name, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, name, { value, description });
+    }
+  }
+
+  /**
+   * The bouncer from the `ses-bouncer:*` context keys. The names default to
+   * the stack's (as before construct defaults became unique per instance, so
+   * a deployed stack keeps its rule set and rule), and a prop error names the
+   * context key the user typed, not the prop.
+   */
+  private bouncerFromContext(): SesBouncer {
+    const fromContext = readContext(this.node);
+    const props: SesBouncerProps = {
+      ...fromContext,
+      ruleSetName: fromContext.ruleSetName ?? (fromContext.useExistingRuleSet ? undefined : defaultName(this.stackName, 'rule-set')),
+      ruleName: fromContext.ruleName ?? defaultName(this.stackName, 'bouncer'),
+    };
+    try {
+      return new SesBouncer(this, 'Bouncer', props);
+    } catch (err) {
+      const key = err instanceof PropError ? (CONTEXT_KEY_OF_PROP[err.prop] ?? err.prop) : undefined;
+      if (err instanceof PropError && key !== undefined && key in CONTEXT_KEYS) throw err.renamed(`context ${CONTEXT_PREFIX}${key}`);
+      throw err;
     }
   }
 }

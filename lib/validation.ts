@@ -25,26 +25,53 @@ export const IDENTITY_ARN = /^arn:aws[a-z-]*:ses:[a-z0-9-]+:\d{12}:identity\/.+$
 /** The rate gate key the functions accept. */
 export const RATE_GATE_KEY = /^[A-Za-z0-9._:-]{1,100}$/;
 
-/** Throws a {@link ConfigError} unless `value` is a literal string matching `pattern`. */
+/**
+ * A prop of the construct is wrong. The message is one line: `<label>
+ * <problem>`, where the label starts with the prop's name (`recipients entry`),
+ * so that the app can name the context key the user typed instead
+ * ({@link PropError.renamed}).
+ */
+export class PropError extends ConfigError {
+  constructor(
+    /** The prop, e.g. `receiveMemorySize`. */
+    readonly prop: string,
+    /** What the message names, starting with the prop, e.g. `recipients entry`. */
+    readonly label: string,
+    /** The rest of the message, e.g. `must be a whole number from 1 to 10 (got 0)`. */
+    readonly problem: string,
+  ) {
+    super(`${label} ${problem}`);
+  }
+
+  /** The same error naming `name` (e.g. `context ses-bouncer:receiveMemoryMb`) instead of the prop. */
+  renamed(name: string): ConfigError {
+    return new ConfigError(`${name}${this.label.slice(this.prop.length)} ${this.problem}`, { cause: this });
+  }
+}
+
+/** The prop a label names: its first word (`recipients entry` → `recipients`). */
+const propOf = (label: string): string => label.split(' ')[0];
+
+/** Throws a {@link PropError} unless `value` is a literal string matching `pattern`. */
 export function checkPattern(name: string, value: string, pattern: RegExp, shape: string): void {
   if (Token.isUnresolved(value)) {
-    throw new ConfigError(`${name} must be a literal value, not a token (got ${JSON.stringify(value)})`);
+    throw new PropError(propOf(name), name, `must be a literal value, not a token (got ${JSON.stringify(value)})`);
   }
   if (!pattern.test(value)) {
-    throw new ConfigError(`${name} must be ${shape} (got ${JSON.stringify(value)})`);
+    throw new PropError(propOf(name), name, `must be ${shape} (got ${JSON.stringify(value)})`);
   }
 }
 
-/** Throws a {@link ConfigError} unless `value` is a whole number in `[min, max]`. */
+/** Throws a {@link PropError} unless `value` is a whole number in `[min, max]`. */
 export function checkInt(name: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    throw new PropError(propOf(name), name, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
   }
 }
 
-/** Throws a {@link ConfigError} unless `value` is one of `allowed`. */
+/** Throws a {@link PropError} unless `value` is one of `allowed`. */
 export function checkOneOf<T extends string>(name: string, value: string, allowed: readonly T[]): asserts value is T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    throw new PropError(propOf(name), name, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
   }
 }

@@ -4,7 +4,7 @@
  * build time: `npm run build`. Source maps and metafiles go to .build/<name>/,
  * which is not shipped (see "Source maps" in docs/deploy.md).
  *
- * Run: `npx tsx scripts/build-functions.ts [outDir]`.
+ * Run: `npx tsx scripts/build-functions.ts [outDir] [--quiet]`.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -86,8 +86,10 @@ export async function buildFunctions(root = join(PACKAGE_ROOT, 'dist', 'function
 }
 
 if (require.main === module) {
-  buildFunctions(process.argv[2]).then(
-    (built) => console.log(`built ${built.map((b) => b.name).join(', ')} into ${dirname(built[0].file).replace(/[^/]+$/, '')}`),
+  const args = process.argv.slice(2);
+  const quiet = args.includes('--quiet');
+  buildFunctions(args.find((a) => !a.startsWith('--'))).then(
+    (built) => quiet || console.log(`built ${built.map((b) => b.name).join(', ')} into ${dirname(dirname(built[0].file))}`),
     (err: unknown) => {
       console.error(`build-functions: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;

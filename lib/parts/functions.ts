@@ -5,6 +5,7 @@
  */
 import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -71,6 +72,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   );
   grantReceive(scope, receiveFunction.role as iam.Role, s, storage);
   grantSend(sendFunction.role as iam.Role, s, storage);
+  grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, s, storage);
   return { receiveFunction, sendFunction };
 }
 
@@ -185,10 +187,43 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
   ]) {
     role.addToPrincipalPolicy(statement);
   }
-  Validations.of(role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${logicalId(scope, storage.mailBucket)}.Arn>/${s.mailPrefix}*]`,
-    reason: `s3:GetObject is limited to the raw messages under "${s.mailPrefix}"; their keys are SES message ids`,
-  });
+  // cdk-nag names a bucket of this app by its logical id; an imported one by its ARN.
+  const bucketArn = storage.mailBucket.node.defaultChild ? `<${logicalId(scope, storage.mailBucket)}.Arn>` : Stack.of(scope).resolve(storage.mailBucket.bucketArn);
+  if (typeof bucketArn === 'string') {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${bucketArn}/${s.mailPrefix}*]`,
+      reason: `s3:GetObject is limited to the raw messages under "${s.mailPrefix}"; their keys are SES message ids`,
+    });
+  }
+}
+
+/**
+ * KMS use for what is encrypted with a customer-managed key: the bouncer's
+ * `encryptionKey` (bucket, tables, queues), a shared state table's key and
+ * the user's bucket's key. Exact actions, no wildcard.
+ */
+function grantKeys(receive: iam.Role, send: iam.Role, s: ResolvedProps, storage: Storage): void {
+  const grant = (role: iam.Role, sid: string, key: kms.IKey | undefined, actions: string[]) => {
+    if (key) role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources: [key.keyArn] }));
+  };
+  const readWrite = ['kms:Decrypt', 'kms:GenerateDataKey'];
+  // Both functions read and write the tables and send to the queues (the DLQ through the failure destination).
+  grant(receive, 'UseBouncerKey', s.encryptionKey, readWrite);
+  grant(send, 'UseBouncerKey', s.encryptionKey, readWrite);
+  if (s.encryptionKey) {
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      Validations.of(receive).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: "CDK's SQS failure-destination grant (grantSendMessages) on the bouncer's encryptionKey only",
+      });
+    }
+  }
+  if (s.existingStateTable?.encryptionKey && s.existingStateTable.encryptionKey !== s.encryptionKey) {
+    grant(receive, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
+    grant(send, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
+  }
+  const bucketKey = storage.mailBucket.encryptionKey;
+  if (bucketKey && bucketKey !== s.encryptionKey) grant(receive, 'ReadMailKey', bucketKey, ['kms:Decrypt']);
 }
 
 function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {

@@ -3,13 +3,13 @@
  * bouncer's rule in it (store the message, then invoke "receive"), the invoke
  * permission scoped to that rule, and the optional activation of the set.
  */
-import { Aws, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import type { Construct } from 'constructs';
+import type { Construct, IDependable } from 'constructs';
 import type { ResolvedProps } from '../props';
 
 /** What {@link createReceiptRule} creates. */
@@ -22,7 +22,9 @@ export interface ReceiptRuleParts {
 
 /** Inputs of {@link createReceiptRule} besides the props. */
 export interface ReceiptRuleInputs {
-  readonly mailBucket: s3.Bucket;
+  readonly mailBucket: s3.IBucket;
+  /** What lets SES write to the bucket (its policy), created before the rule. */
+  readonly sesWriteAccess: readonly IDependable[];
   readonly receiveFunction: lambda.IFunction;
   /** ARN of the rule, known before the rule exists (it scopes the bucket policy too). */
   readonly receiptRuleArn: string;
@@ -31,9 +33,17 @@ export interface ReceiptRuleInputs {
 /** Creates (or imports) the rule set and adds the bouncer's rule to it. */
 export function createReceiptRule(scope: Construct, s: ResolvedProps, inputs: ReceiptRuleInputs): ReceiptRuleParts {
   const { mailBucket, receiveFunction, receiptRuleArn } = inputs;
-  const ruleSet = s.useExistingRuleSet
-    ? ses.ReceiptRuleSet.fromReceiptRuleSetName(scope, 'RuleSet', s.ruleSetName)
-    : new ses.ReceiptRuleSet(scope, 'RuleSet', { receiptRuleSetName: s.ruleSetName });
+  const ruleSet = s.existingRuleSet ?? new ses.ReceiptRuleSet(scope, 'RuleSet', { receiptRuleSetName: s.ruleSetName });
+  if (s.existingRuleSet && s.invocationType === 'Event') {
+    // Asynchronous: SES goes on with the next rules without the bouncer's answer.
+    Annotations.of(scope).addWarningV2(
+      'ses-bouncer:eventBeforeDelivery',
+      `invocationType Event in the existing rule set ${s.ruleSetName}: the rules after the bouncer deliver mail without waiting for its decision, so a bounced message can also be delivered; use RequestResponse (docs/deploy.md, "Placement")`,
+    );
+  }
+  const storeMail: ses.IReceiptRuleAction[] = s.addS3Action
+    ? [{ bind: () => ({ s3Action: { bucketName: mailBucket.bucketName, objectKeyPrefix: s.mailPrefix } }) }]
+    : [];
   // CDK's Lambda action would add a permission scoped by account only: this
   // one adds the rule's ARN, so no other rule (or account's rule) can invoke.
   const invokePermission = new lambda.CfnPermission(scope, 'AllowSesInvoke', {
@@ -51,13 +61,11 @@ export function createReceiptRule(scope: Construct, s: ResolvedProps, inputs: Re
     scanEnabled: true,
     tlsPolicy: s.tlsPolicy,
     enabled: true,
+    // Placed first unless told otherwise: CloudFormation inserts a rule without After at the top of the set.
+    after: s.position?.after,
     // Order matters: SES runs actions in order, so the message is stored before the function reads it.
     actions: [
-      {
-        bind: () => ({
-          s3Action: { bucketName: mailBucket.bucketName, objectKeyPrefix: s.mailPrefix },
-        }),
-      },
+      ...storeMail,
       {
         bind: () => ({
           lambdaAction: { functionArn: receiveFunction.functionArn, invocationType: s.invocationType },
@@ -66,7 +74,7 @@ export function createReceiptRule(scope: Construct, s: ResolvedProps, inputs: Re
     ],
   });
   // SES checks both permissions when the rule is created.
-  receiptRule.node.addDependency(invokePermission, mailBucket.policy!);
+  receiptRule.node.addDependency(invokePermission, ...inputs.sesWriteAccess);
 
   const ruleSetActivation = s.activateRuleSet ? activate(scope, s.ruleSetName, receiptRule) : undefined;
   return { ruleSet, receiptRule, ruleSetActivation };

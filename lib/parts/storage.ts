@@ -2,32 +2,146 @@
  * Storage of a bouncer: the mail bucket SES writes to, the rules and state
  * tables, the bounce-job queue and its dead-letter queue.
  */
-import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import type { Construct, IDependable } from 'constructs';
 import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
 
 /** What {@link createStorage} creates. */
 export interface Storage {
-  readonly mailBucket: s3.Bucket;
+  /** The created bucket, or `existingBucket`. */
+  readonly mailBucket: s3.IBucket;
   readonly rulesTable: dynamodb.Table;
-  readonly stateTable: dynamodb.Table;
+  /** The created state table, or `existingStateTable`. */
+  readonly stateTable: dynamodb.ITable;
   readonly bounceQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** What the receipt rule must wait for: the bucket policy letting SES write, when the bouncer set it. */
+  readonly sesWriteAccess: readonly IDependable[];
 }
 
 /**
- * Creates the bucket (SES may write only under the prefix, only for this
- * account and this rule), both tables and both queues in `scope`.
+ * Creates (or takes) the bucket, with SES allowed to write only under the
+ * prefix, only for this account and this rule; both tables (or the shared
+ * state table) and both queues, in `scope`.
  */
 export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn: string): Storage {
+  const { mailBucket, sesWriteAccess } = s.existingBucket
+    ? { mailBucket: s.existingBucket, sesWriteAccess: allowSesWrite(scope, s.existingBucket, s, receiptRuleArn) }
+    : createMailBucket(scope, s, receiptRuleArn);
+  if (s.encryptionKey && !s.existingBucket) allowSesEncrypt(scope, s.encryptionKey, receiptRuleArn, 'encryptionKey');
+  if (s.existingBucket?.encryptionKey && s.addS3Action) allowSesEncrypt(scope, s.existingBucket.encryptionKey, receiptRuleArn, "existingBucket's key");
+
+  const tableEncryption = s.encryptionKey
+    ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: s.encryptionKey }
+    : { encryption: dynamodb.TableEncryption.AWS_MANAGED };
+  const tableDefaults = {
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    ...tableEncryption,
+  };
+  const rulesTable = new dynamodb.Table(scope, 'RulesTable', {
+    ...tableDefaults,
+    partitionKey: { name: RULES_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+    removalPolicy: s.rulesTableRemovalPolicy,
+  });
+  const stateTable =
+    s.existingStateTable ??
+    new dynamodb.Table(scope, 'StateTable', {
+      ...tableDefaults,
+      partitionKey: { name: STATE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
+      removalPolicy: s.dataRemovalPolicy,
+    });
+
+  const queueEncryption = s.encryptionKey
+    ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: s.encryptionKey }
+    : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    ...queueEncryption,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const bounceQueue = new sqs.Queue(scope, 'BounceQueue', {
+    ...queueEncryption,
+    enforceSSL: true,
+    // AWS advises at least six times the consumer's timeout for SQS event sources.
+    visibilityTimeout: Duration.seconds(SEND_TIMEOUT.toSeconds() * 6),
+    // SendBounce refuses mail older than 24 h: older jobs are useless.
+    retentionPeriod: Duration.days(1),
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+  });
+  return { mailBucket, rulesTable, stateTable, bounceQueue, deadLetterQueue, sesWriteAccess };
+}
+
+/** The SES write statement: only under the prefix, only for this account and this rule. */
+function sesPutStatement(bucket: s3.IBucket, s: ResolvedProps, receiptRuleArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AllowSesPutMail',
+    principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+    actions: ['s3:PutObject'],
+    resources: [bucket.arnForObjects(`${s.mailPrefix}*`)],
+    conditions: {
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      ArnLike: { 'aws:SourceArn': receiptRuleArn },
+    },
+  });
+}
+
+/**
+ * Adds the SES write statement to the policy of the user's bucket when CDK
+ * can (a bucket of this app); warns, naming what to add, when it cannot.
+ */
+function allowSesWrite(scope: Construct, bucket: s3.IBucket, s: ResolvedProps, receiptRuleArn: string): IDependable[] {
+  if (!s.addS3Action) return [];
+  const statement = sesPutStatement(bucket, s, receiptRuleArn);
+  const { statementAdded, policyDependable } = bucket.addToResourcePolicy(statement);
+  if (statementAdded && policyDependable) return [policyDependable];
+  Annotations.of(scope).addWarningV2(
+    'ses-bouncer:existingBucketPolicy',
+    `existingBucket is imported, so its policy cannot be changed here: allow ses.amazonaws.com s3:PutObject on ${s.mailPrefix}* for aws:SourceArn ${receiptRuleArn} yourself, or SES cannot create the rule`,
+  );
+  return [];
+}
+
+/**
+ * Lets SES encrypt stored mail with a customer-managed key, for this rule
+ * only; warns when the key is imported and its policy cannot be changed here.
+ */
+function allowSesEncrypt(scope: Construct, key: kms.IKey, receiptRuleArn: string, what: string): void {
+  const { statementAdded } = key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowSesToEncryptMail',
+      principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+      actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'aws:SourceArn': receiptRuleArn },
+      },
+    }),
+    /* allowNoOp */ true,
+  );
+  if (!statementAdded) {
+    Annotations.of(scope).addWarningV2(
+      'ses-bouncer:importedKeyPolicy',
+      `${what} is imported, so its key policy cannot be changed here: allow ses.amazonaws.com kms:Encrypt and kms:GenerateDataKey for aws:SourceArn ${receiptRuleArn} yourself`,
+    );
+  }
+}
+
+/** The bouncer's own bucket: private, TLS only, mail expiring after the retention days. */
+function createMailBucket(scope: Construct, s: ResolvedProps, receiptRuleArn: string): { mailBucket: s3.Bucket; sesWriteAccess: IDependable[] } {
   const mailBucket = new s3.Bucket(scope, 'MailBucket', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
+    ...(s.encryptionKey
+      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: s.encryptionKey, bucketKeyEnabled: true }
+      : { encryption: s3.BucketEncryption.S3_MANAGED }),
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,
     // Versioning stays off: SES writes each message id once and the lifecycle
@@ -39,18 +153,7 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
       { id: 'abort-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],
   });
-  mailBucket.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'AllowSesPutMail',
-      principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [mailBucket.arnForObjects(`${s.mailPrefix}*`)],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-        ArnLike: { 'aws:SourceArn': receiptRuleArn },
-      },
-    }),
-  );
+  mailBucket.addToResourcePolicy(sesPutStatement(mailBucket, s, receiptRuleArn));
   Validations.of(mailBucket).acknowledge({
     id: 'AwsSolutions-S1',
     reason:
@@ -58,36 +161,5 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
       'objects expire after the retention period. Enable CloudTrail S3 data events if object access must be audited.',
   });
 
-  const tableDefaults = {
-    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: dynamodb.TableEncryption.AWS_MANAGED,
-  };
-  const rulesTable = new dynamodb.Table(scope, 'RulesTable', {
-    ...tableDefaults,
-    partitionKey: { name: RULES_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-    removalPolicy: s.rulesTableRemovalPolicy,
-  });
-  const stateTable = new dynamodb.Table(scope, 'StateTable', {
-    ...tableDefaults,
-    partitionKey: { name: STATE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-    timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
-    removalPolicy: s.dataRemovalPolicy,
-  });
-
-  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-  });
-  const bounceQueue = new sqs.Queue(scope, 'BounceQueue', {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    // AWS advises at least six times the consumer's timeout for SQS event sources.
-    visibilityTimeout: Duration.seconds(SEND_TIMEOUT.toSeconds() * 6),
-    // SendBounce refuses mail older than 24 h: older jobs are useless.
-    retentionPeriod: Duration.days(1),
-    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
-  });
-  return { mailBucket, rulesTable, stateTable, bounceQueue, deadLetterQueue };
+  return { mailBucket, sesWriteAccess: [mailBucket.policy!] };
 }

@@ -14,14 +14,25 @@ const read = (context: Record<string, unknown>) => readContext(new App({ context
 
 describe('context', () => {
   describe('readContext', () => {
-    it('reads the default context of cdk.json into valid props', () => {
+    describe('cdk.json', () => {
       const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
         context: Record<string, unknown>;
       };
-      expect(read(cdkJson.context)).toMatchObject({
-        recipients: ['example.com'],
-        bounceSender: 'mailer-daemon@example.com',
-        reportingMta: 'mx.example.com',
+
+      it('sets no ses-bouncer value, so a bare deploy fails naming the first missing key in one line', () => {
+        expect(Object.keys(cdkJson.context).filter((k) => k.startsWith('ses-bouncer:'))).toEqual([]);
+        expect(() => read(cdkJson.context)).toThrow(
+          new ConfigError('context ses-bouncer:recipients is required: pass -c ses-bouncer:recipients=example.com or set it in cdk.json'),
+        );
+        expect(() => read({ ...cdkJson.context, 'ses-bouncer:recipients': 'example.com' })).toThrow(/^context ses-bouncer:bounceSender is required: pass -c ses-bouncer:bounceSender=\S+ or set it in cdk.json$/);
+      });
+
+      it('carries every feature flag cdk init writes for a new app, with its recommended value', () => {
+        const recommended = JSON.parse(
+          fs.readFileSync(require.resolve('aws-cdk-lib/recommended-feature-flags.json'), 'utf8'),
+        ) as Record<string, unknown>;
+        expect(Object.keys(recommended).length).toBeGreaterThan(50);
+        expect(cdkJson.context).toMatchObject(recommended);
       });
     });
 

@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { SesBouncerStack } from '../../lib/ses-bouncer-stack';
 
-/** The context the tests start from (same shape as cdk.json's). */
+/** cdk.json's context: the feature flags the app deploys with, so the tests see the same template. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+/** The context the tests start from: cdk.json's plus the required settings CI passes with -c. */
 export const BASE_CONTEXT: Record<string, unknown> = {
+  ...CDK_JSON_CONTEXT,
   'ses-bouncer:recipients': ['example.com', 'info@example.org'],
   'ses-bouncer:bounceSender': 'mailer-daemon@example.com',
   'ses-bouncer:reportingMta': 'mx.example.com',
