@@ -4,7 +4,7 @@
  * consumer's synth bundles nothing.
  */
 export { SesBouncer, SERVICE_NAME } from './ses-bouncer-construct';
-export { SENDER_AUTH_POLICIES, type InvocationType, type SesBouncerProps } from './props';
+export { RulePosition, SENDER_AUTH_POLICIES, type InvocationType, type SesBouncerProps } from './props';
 export { SesBouncerStack, type SesBouncerStackProps } from './ses-bouncer-stack';
 export { CONTEXT_KEYS, CONTEXT_PREFIX, readContext, type ContextKey } from './context';
 export { FUNCTIONS, PACKAGE_VERSION, functionAssetDir, type FunctionName } from './assets';
