@@ -10,7 +10,8 @@ import { ConfigError } from '../lambda/commons/errors';
 import { SesBouncerStack } from '../lib/ses-bouncer-stack';
 
 try {
-  const app = new App();
+  // autoSynth off: after an error the CLI's exit hook must not synthesize a half-built app.
+  const app = new App({ autoSynth: false });
   new SesBouncerStack(app, 'SesBouncer', {
     description: 'ses-bouncer: rule-driven SendBounce for mail received by Amazon SES',
     // No env: the template is account- and Region-agnostic (AWS::AccountId and

@@ -5,6 +5,9 @@
  * build (`npm run build`, which npm test's pretest runs): the test packs with
  * --ignore-scripts so that it checks exactly what was built.
  *
+ * The app is examples/cdk-app/app.js itself, and the README's TypeScript stack
+ * is type-checked against the installed package's .d.ts.
+ *
  * Offline: the tarball installs from the file; aws-cdk-lib and constructs,
  * the peer dependencies, are linked from this repository's node_modules (one
  * copy of each, as a consumer's app has).
@@ -18,33 +21,17 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const REPO = join(__dirname, '..', '..');
 
-/** The consumer's app: one bouncer with their bucket, one first in their active set sharing the first's state table. */
-const APP_JS = `'use strict';
-const { App, Stack } = require('aws-cdk-lib');
-const s3 = require('aws-cdk-lib/aws-s3');
-const ses = require('aws-cdk-lib/aws-ses');
-const { SesBouncer, RulePosition } = require('ses-bouncer');
+/** The example consumer app (examples/cdk-app), plain JavaScript: two bouncers sharing a state table. */
+const EXAMPLE_APP = join(REPO, 'examples', 'cdk-app', 'app.js');
 
-const app = new App({ outdir: process.argv[2] });
-const stack = new Stack(app, 'Mail');
-const archive = s3.Bucket.fromBucketName(stack, 'Archive', 'example-mail-archive');
-const support = new SesBouncer(stack, 'Support', {
-  recipients: ['support.example.com'],
-  bounceSender: 'mailer-daemon@example.com',
-  existingBucket: archive,
-  mailPrefix: 'support/',
-});
-const active = ses.ReceiptRuleSet.fromReceiptRuleSetName(stack, 'Active', 'active-rule-set');
-new SesBouncer(stack, 'Sales', {
-  recipients: ['sales.example.com'],
-  bounceSender: 'mailer-daemon@example.com',
-  existingRuleSet: active,
-  position: RulePosition.first(),
-  invocationType: 'RequestResponse',
-  existingStateTable: support.stateTable,
-});
-app.synth();
-`;
+/** The README's TypeScript stack ("Use it in your CDK app"), type-checked against the installed package. */
+function readmeStack(): string {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Use it in your CDK app'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error('README "Use it in your CDK app" has no ```ts block');
+  return block[1];
+}
 
 interface PackResult {
   filename: string;
@@ -73,14 +60,15 @@ describe('the npm package', () => {
     const app = join(work, 'app');
     require('node:fs').mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    writeFileSync(join(app, 'app.js'), APP_JS);
+    writeFileSync(join(app, 'app.js'), readFileSync(EXAMPLE_APP));
+    writeFileSync(join(app, 'stack.ts'), readmeStack());
     // --legacy-peer-deps: the peers are linked below instead of installed from the network.
     await run('npm', ['install', '--no-save', '--offline', '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund', join(work, pack.filename)], { cwd: app });
     for (const peer of ['aws-cdk-lib', 'constructs']) symlinkSync(join(REPO, 'node_modules', peer), join(app, 'node_modules', peer), 'dir');
 
     cloudAssembly = join(work, 'cdk.out');
     // No PATH entries of the repository: nothing of its toolchain is reachable.
-    await run(process.execPath, ['app.js', cloudAssembly], { cwd: app, env: { PATH: '/usr/bin:/bin', HOME: work } });
+    await run(process.execPath, ['app.js'], { cwd: app, env: { PATH: '/usr/bin:/bin', HOME: work, CDK_OUTDIR: cloudAssembly } });
     template = JSON.parse(readFileSync(join(cloudAssembly, 'Mail.template.json'), 'utf8'));
   }, 240_000);
 
@@ -90,6 +78,12 @@ describe('the npm package', () => {
 
   const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
   const fn = (prefix: string) => ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))!;
+
+  it("type-checks the README's TypeScript stack against the package's declarations", async () => {
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'ES2022', '--module', 'node16', '--moduleResolution', 'node16', 'stack.ts'];
+    await expect(run(process.execPath, [tsc, ...args], { cwd: join(work, 'app') })).resolves.toMatchObject({ stdout: '' });
+  }, 120_000);
 
   it('holds only what a consumer needs: compiled lib with types, the pre-built functions, package.json and README', () => {
     const paths = pack.files.map((f) => f.path);
