@@ -91,9 +91,14 @@ describe('the npm package', () => {
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/functions/receive/index.js', 'dist/functions/receive/node_modules/mailparser/index.js', 'dist/functions/send/index.js']));
     expect(paths.filter((p) => /(^|\/)test\/|\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
-    // README's "Use it in your CDK app" states these figures.
-    expect(pack.entryCount).toBeLessThan(50);
-    expect(pack.size).toBeLessThan(1.5 * 1024 * 1024);
+    // README's "Use it in your CDK app" states the size and file count: they must stay true.
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const stated = /about ([\d.]+) MB\s+packed \(([\d.]+) MB unpacked, (\d+) files\)/.exec(readme);
+    expect(stated).not.toBeNull();
+    const [, packedMb, unpackedMb, files] = stated!;
+    expect(Math.abs(pack.size / 1e6 - Number(packedMb))).toBeLessThan(0.1);
+    expect(Math.abs(pack.unpackedSize / 1e6 - Number(unpackedMb))).toBeLessThan(0.2);
+    expect(pack.entryCount).toBe(Number(files));
   });
 
   it('declares aws-cdk-lib and constructs as peers and has no runtime dependency', () => {
