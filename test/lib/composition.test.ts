@@ -162,7 +162,8 @@ describe('SesBouncer composition', () => {
       ['existingRuleSet with ruleSetName', { ruleSetName: 'other' }, /^existingRuleSet cannot be combined with ruleSetName or useExistingRuleSet/],
     ])('refuses %s in one line', (_case, props, message) => {
       const { stack, ruleSet } = userStack();
-      const make = () => new SesBouncer(stack, `B${Math.random().toString(36).slice(2, 6)}`, { ...VALID, existingRuleSet: ruleSet, ...props });
+      let n = 0;
+      const make = () => new SesBouncer(stack, `B${n++}`, { ...VALID, existingRuleSet: ruleSet, ...props });
       expect(make).toThrow(ConfigError);
       expect(make).toThrow(message);
       try {
