@@ -6,6 +6,7 @@ import type { AuditRecord, BounceJob, BounceQueue, BounceState, MessageLedger } 
 import {
   MessageRejectedError,
   PermanentSendError,
+  SendOutcomeUnknownError,
   ThrottledError,
   TransientSendError,
   type BounceSender,
@@ -79,7 +80,7 @@ export type SendOutcome =
   | { readonly kind: 'missing' }
   /** Another consumer is sending it now; the job comes back once that must have ended. */
   | { readonly kind: 'in-flight'; readonly delaySeconds: number }
-  /** A process died while SENDING; marked UNKNOWN, never resent. */
+  /** The SendBounce answer was lost, or a process died while SENDING; marked UNKNOWN, never resent. */
   | { readonly kind: 'unknown' }
   | { readonly kind: 'expired' }
   | { readonly kind: 'failed'; readonly reason: string }
@@ -279,6 +280,10 @@ class SendAttempt {
     if (error instanceof MessageRejectedError || error instanceof PermanentSendError) {
       return this.finish('SENDING', 'FAILED', reason);
     }
+    if (error instanceof SendOutcomeUnknownError) {
+      // SES may have sent it: resending could bounce twice, so the job ends here.
+      return this.unknown(`${reason}; not resent`);
+    }
     if (!(error instanceof TransientSendError)) {
       // Unclassified: the adapter maps every SDK error, so this is a bug or a
       // dead dependency. Whether SES got the call is unknown: stay SENDING → UNKNOWN later.
@@ -319,6 +324,22 @@ class SendAttempt {
     await this.deps.queue.enqueue(this.job, { delaySeconds: delay });
     this.log('info', 'bounce job requeued', 'PENDING', { cause, delaySeconds: delay });
     return { kind: 'requeued', cause, delaySeconds: delay };
+  }
+
+  /** SENDING → UNKNOWN: the call may have reached SES. Counted and alarmed (BouncesUnknown), never resent. */
+  private async unknown(reason: string): Promise<SendOutcome> {
+    this.attempts += 1;
+    const moved = await this.deps.ledger.transition(this.job.messageId, ['SENDING'], 'UNKNOWN', {
+      attempts: this.attempts,
+      lastError: reason,
+    });
+    if (!moved) {
+      const current = await this.deps.ledger.get(this.job.messageId);
+      return { kind: 'duplicate', state: current?.state ?? 'SENDING' };
+    }
+    this.deps.metrics.addMetric(MetricName.BouncesUnknown, MetricUnit.Count, 1);
+    this.log('error', 'bounce outcome unknown: the sendbounce answer was lost', 'UNKNOWN', { error: reason });
+    return { kind: 'unknown' };
   }
 
   private async finish(from: BounceState, to: 'EXPIRED' | 'FAILED', reason?: string): Promise<SendOutcome> {

@@ -30,12 +30,27 @@ export function createSqsClient(config: Config): SQSClient {
   return new SQSClient({ ...endpointOf(config.endpoints.sqs) });
 }
 
+/** A SendBounce call that has not connected within this long certainly sent nothing: it may be retried. */
+export const SES_CONNECTION_TIMEOUT_MS = 2_000;
+
 /**
  * The SES client. It makes one attempt only: Throttling is answered by the
- * rate gate with a later slot, and retrying inside the SDK would break the pace.
+ * rate gate with a later slot, and retrying inside the SDK would break the
+ * pace, or send a bounce twice after a lost answer. Every call ends within
+ * `sesRequestTimeoutMs` (the SDK only warns past `requestTimeout` unless told
+ * to throw): a hung call must not run into the function's timeout while the
+ * job is SENDING.
  */
-export function createSesClient(config: Config): SESClient {
-  return new SESClient({ ...endpointOf(config.endpoints.ses), maxAttempts: 1 });
+export function createSesClient(config: Pick<Config, 'endpoints' | 'sesRequestTimeoutMs'>): SESClient {
+  return new SESClient({
+    ...endpointOf(config.endpoints.ses),
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: Math.min(SES_CONNECTION_TIMEOUT_MS, config.sesRequestTimeoutMs),
+      requestTimeout: config.sesRequestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  });
 }
 
 /**

@@ -77,6 +77,15 @@ export interface AuditRecord {
   readonly expiresAt: number;
 }
 
+/** The states of a message that is not final yet; the sweep looks for these when they sit too long. */
+export type OpenState = Extract<BounceState, 'PENDING' | 'SENDING'>;
+
+/** Open messages that have not moved for a while (the sweep's view of the ledger). */
+export interface StaleClaims {
+  /** Messages in `state` whose last change is older than `updatedBefore`, oldest first, at most `limit`. */
+  stale(state: OpenState, updatedBefore: Date, limit: number): Promise<AuditRecord[]>;
+}
+
 /** Durable queue between receiving and sending. */
 export interface BounceQueue {
   enqueue(job: BounceJob, options?: { delaySeconds?: number }): Promise<void>;

@@ -28,6 +28,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
 import type { ReceiveDeps } from '../../lambda/app/receive-message';
 import { buildReceiveDeps, createReceiveHandler } from '../../lambda/app/receive-wiring';
 import type { SendBounceDeps } from '../../lambda/app/send-bounce';
@@ -44,6 +45,8 @@ import { createTable, deleteTable, dynamoDbEndpoint, uniqueTableName } from './d
 import { startLocalS3, type LocalS3 } from './s3';
 import { DynamoDBClient as RawDynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb/dynamodb-local';
+import { createStateTable } from '../../local/tables';
+import { FaultProxy } from './fault-proxy';
 
 /** The SES documentation's sample event (test/fixtures/ses/lambda-action-event.json). */
 export const SAMPLE_EVENT_FILE = join(__dirname, '../fixtures/ses/lambda-action-event.json');
@@ -372,6 +375,10 @@ export interface PipelineRigOptions {
   readonly recoveryAgeMs?: number;
   /** Keep the project logger's own output (rule loads). @default false */
   readonly verbose?: boolean;
+  /** Put a {@link FaultProxy} between the functions' SES client and the stand-in (`rig.sesProxy`). @default false */
+  readonly sesProxy?: boolean;
+  /** Put a {@link FaultProxy} between the functions' DynamoDB client and DynamoDB Local (`rig.dynamoDbProxy`). @default false */
+  readonly dynamoDbProxy?: boolean;
 }
 
 export interface DrainOptions {
@@ -439,6 +446,10 @@ export class PipelineRig {
     private readonly ownDynamoDb: DynamoDBClient,
     options: PipelineRigOptions,
     clock: RigClock,
+    /** Between the functions and the SES stand-in, when `sesProxy`. */
+    readonly sesProxy?: FaultProxy,
+    /** Between the functions and DynamoDB Local, when `dynamoDbProxy`. */
+    readonly dynamoDbProxy?: FaultProxy,
   ) {
     this.clock = clock;
     this.queue = new RigQueue(clock, options.redeliveries ?? 0);
@@ -467,10 +478,12 @@ export class PipelineRig {
     const rulesTable = uniqueTableName('rig-rules');
     const stateTable = uniqueTableName('rig-state');
     await createTable(own, rulesTable, RULES_PARTITION_KEY);
-    await createTable(own, stateTable, STATE_PARTITION_KEY);
+    await createStateTable(own, stateTable);
     const s3 = await startLocalS3();
     const bucket = await s3.createBucket(`rig-mail-${randomUUID().slice(0, 8)}`);
     const standIn = await startSesStandIn({ ...options.standIn, now: () => clock.now() });
+    const sesProxy = options.sesProxy ? await FaultProxy.start(standIn.endpoint) : undefined;
+    const dynamoDbProxy = options.dynamoDbProxy ? await FaultProxy.start(endpoint) : undefined;
     const config = loadConfig({
       BOUNCE_SENDER: 'mailer-daemon@example.com',
       REPORTING_MTA: 'mx.example.com',
@@ -491,9 +504,9 @@ export class PipelineRig {
       // 40 ms margin's 20 ms slack (a 965 ms gap, answered Throttling). 100 ms
       // gives 80 ms of slack; the pace becomes one call per 1100 ms.
       RATE_GATE_MARGIN_MS: '100',
-      DYNAMODB_ENDPOINT: endpoint,
+      DYNAMODB_ENDPOINT: dynamoDbProxy?.endpoint ?? endpoint,
       S3_ENDPOINT: s3.endpoint,
-      SES_ENDPOINT: standIn.endpoint,
+      SES_ENDPOINT: sesProxy?.endpoint ?? standIn.endpoint,
       SQS_ENDPOINT: 'http://127.0.0.1:9',
       ...options.env,
     });
@@ -501,7 +514,7 @@ export class PipelineRig {
     const built = createClients(config);
     built.s3.destroy();
     const clients: Clients = { ...built, s3: s3.client() };
-    return new PipelineRig(config, clients, standIn, s3, own, options, clock);
+    return new PipelineRig(config, clients, standIn, s3, own, options, clock, sesProxy, dynamoDbProxy);
   }
 
   // ----- operator and SES-side helpers -----
@@ -787,11 +800,16 @@ export class PipelineRig {
 
   /** The message's audit item, read with a consistent GetItem. */
   async audit(messageId: string): Promise<AuditRecord | undefined> {
+    return new DynamoDbMessageLedger({ client: this.ownDynamoDb, tableName: this.config.stateTable }).get(messageId);
+  }
+
+  /** The message's item as stored (attribute names of the state table), for checks of the storage itself. */
+  async rawItem(messageId: string): Promise<Record<string, unknown> | undefined> {
     const doc = DynamoDBDocumentClient.from(this.ownDynamoDb);
     const out = await doc.send(
       new GetCommand({ TableName: this.config.stateTable, Key: { [STATE_PARTITION_KEY]: `msg#${messageId}` }, ConsistentRead: true }),
     );
-    return out.Item as AuditRecord | undefined;
+    return out.Item;
   }
 
   /** SendBounce calls the stand-in received for a message (any outcome). */
@@ -816,6 +834,8 @@ export class PipelineRig {
 
   async close(): Promise<void> {
     for (const c of Object.values(this.clients)) (c as { destroy(): void }).destroy();
+    await this.sesProxy?.close();
+    await this.dynamoDbProxy?.close();
     await this.standIn.close();
     await this.s3.stop();
     try {
