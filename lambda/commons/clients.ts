@@ -15,9 +15,19 @@ export interface Clients {
 /** Endpoint override (local mode, tests); on AWS the SDK's default region and credential chain apply. */
 const endpointOf = (endpoint?: string) => (endpoint ? { endpoint } : {});
 
+/**
+ * Per-attempt limits of DynamoDB and SQS requests. Without them a hung
+ * connection holds a send job (possibly SENDING) until the function's
+ * timeout; with them one request, the SDK's 3 attempts and its backoff
+ * included, ends within the send path's `opMaxMs` (12 s). A retried write
+ * is safe: the ledger recognises its own write (write token), the rate gate
+ * transaction carries an idempotency token.
+ */
+export const REQUEST_LIMITS = Object.freeze({ connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true });
+
 /** The DynamoDB client (rules, state table). */
 export function createDynamoDbClient(config: Config): DynamoDBClient {
-  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb) });
+  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
 }
 
 /** The S3 client (stored mail); path-style when pointed at a local endpoint. */
@@ -27,7 +37,7 @@ export function createS3Client(config: Config): S3Client {
 
 /** The SQS client (bounce queue). */
 export function createSqsClient(config: Config): SQSClient {
-  return new SQSClient({ ...endpointOf(config.endpoints.sqs) });
+  return new SQSClient({ ...endpointOf(config.endpoints.sqs), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
 }
 
 /** A SendBounce call that has not connected within this long certainly sent nothing: it may be retried. */

@@ -95,7 +95,8 @@ const schema = z.object({
   // At least the gate's 20 ms lateness tolerance, or calls could start closer than the interval.
   RATE_GATE_MARGIN_MS: z._default(int(20, 5000), 40),
   MAX_SLOT_WAIT_MS: z._default(int(0, 600000), 20000),
-  SES_REQUEST_TIMEOUT_MS: z._default(int(1000, 60000), 10000),
+  // At most 30 s: a job starts only with room for the call's worst case (send-wiring sendReserveMs).
+  SES_REQUEST_TIMEOUT_MS: z._default(int(1000, 30000), 10000),
   LOG_ADDRESSES: z._default(z.enum(['true', 'false']), 'false'),
   DYNAMODB_ENDPOINT: z.optional(url),
   S3_ENDPOINT: z.optional(url),

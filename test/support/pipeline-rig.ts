@@ -680,7 +680,7 @@ export class PipelineRig {
     const startedAt = this.clock.now();
     for (const r of batch) r.receiveCount += 1;
     const event: SQSEvent = { Records: batch.map((r) => sqsRecordOf(r, startedAt)) };
-    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs(this.config.maxSlotWaitMs) });
+    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs({ sesCallMaxMs: this.config.sesRequestTimeoutMs + 1_000 }) });
     const context = { getRemainingTimeInMillis: () => this.functionTimeoutMs - (this.clock.now() - startedAt) };
     let response: SQSBatchResponse | undefined;
     try {
