@@ -65,7 +65,12 @@ export interface AuditRecord {
   readonly messageId: string;
   readonly receivedAt: string;
   readonly sender: string;
+  /** Every bounced recipient's decision, then the others while the item's size budget lasts (domain/bounce/fit). */
   readonly decisions: readonly RecipientDecision[];
+  /** Decisions left out of `decisions` for size. @default 0 */
+  readonly omittedDecisions?: number;
+  /** Recipients a rule would bounce but the job had no room for: not bounced. @default 0 */
+  readonly unbouncedRecipients?: number;
   readonly guard: GuardVerdict;
   readonly state: BounceState;
   readonly attempts: number;

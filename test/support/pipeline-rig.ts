@@ -29,6 +29,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
+import { encodeBounceJob, parseBounceJob } from '../../lambda/adapters/sqs/bounce-job';
 import type { ReceiveDeps } from '../../lambda/app/receive-message';
 import { buildReceiveDeps, createReceiveHandler } from '../../lambda/app/receive-wiring';
 import type { SendBounceDeps } from '../../lambda/app/send-bounce';
@@ -260,15 +261,17 @@ export class RigQueue implements BounceQueue {
     if (!Number.isFinite(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
       throw new RangeError(`sqs refuses DelaySeconds ${delaySeconds}: it must be 0-900`);
     }
-    const body = JSON.stringify(job);
+    // The production queue's body: what SQS would carry, size limit included.
+    const body = encodeBounceJob(job);
+    if (Buffer.byteLength(body) > 262_144) throw new RangeError(`sqs refuses a ${Buffer.byteLength(body)}-byte message: the limit is 262144`);
     const now = this.clock.now();
-    this.sent.push({ job: JSON.parse(body) as BounceJob, delaySeconds, at: now });
+    this.sent.push({ job: parseBounceJob(body), delaySeconds, at: now });
     const sqsMessageId = randomUUID();
     for (let copy = 0; copy <= this.redeliveries; copy++) {
       this.waiting.push({
         sqsMessageId,
         body,
-        job: JSON.parse(body) as BounceJob,
+        job: parseBounceJob(body),
         sentAt: now,
         visibleAt: now + Math.ceil(delaySeconds) * 1000,
         receiveCount: 0,
