@@ -259,7 +259,7 @@ function countWith(metrics: ReceiveMetricsSink, name: string, dimension: string,
 }
 
 /** The job a stored claim stands for: its own decisions, not a re-evaluation under today's rules. */
-function jobFrom(record: AuditRecord): BounceJob {
+export function jobFrom(record: AuditRecord): BounceJob {
   return {
     messageId: record.messageId,
     receivedAt: record.receivedAt,
