@@ -13,9 +13,9 @@ describe('SesBouncerStack', () => {
   let stack: SesBouncerStack;
   let template: Template;
 
-  // One build per file: it bundles both functions with esbuild (no Docker).
+  // One build per file.
   beforeAll(() => {
-    ({ stack, template } = buildStack({}, { bundle: true }));
+    ({ stack, template } = buildStack());
   });
 
   describe('receipt rule', () => {
