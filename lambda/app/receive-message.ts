@@ -2,6 +2,7 @@ import { MailNotFoundError, MailStoreError, MalformedMailError } from '../common
 import { logger as defaultLogger, maskAddress } from '../commons/logger';
 import { MetricName, metrics as defaultMetrics, MetricUnit } from '../commons/metrics';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
+import { fitBounces } from '../domain/bounce/fit';
 import { GUARD_NEEDS, type CheckSender } from '../domain/guard';
 import type {
   GuardPolicy,
@@ -167,11 +168,17 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     throw err;
   }
 
-  const bounces: BouncedRecipient[] = decisions.filter(isBounce).map((d) => ({
-    recipient: d.recipient,
-    ruleId: d.ruleId,
-    bounce: d.bounce,
-  }));
+  // What the job (SQS) and the audit item (DynamoDB) can carry; the rest is not bounced, and counted.
+  const fitted = fitBounces(decisions);
+  const bounces: BouncedRecipient[] = [...fitted.bounced];
+  if (fitted.unbounced.length > 0) {
+    log.warn('too many recipients to bounce in one job; the rest are not bounced', {
+      messageId,
+      bounced: bounces.length,
+      notBounced: fitted.unbounced.length,
+    });
+    count(MetricName.RecipientsOverLimit, fitted.unbounced.length);
+  }
   const disposition: Disposition = decisions.every(isBounce) ? 'STOP_RULE_SET' : 'CONTINUE';
   const guard = deps.checkSender(facts, deps.policy);
   const nowIso = new Date(nowMs).toISOString();
@@ -179,7 +186,9 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     messageId,
     receivedAt: facts.receivedAt,
     sender: facts.sender,
-    decisions,
+    decisions: fitted.decisions,
+    ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+    ...(fitted.unbounced.length > 0 ? { unbouncedRecipients: fitted.unbounced.length } : {}),
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
     attempts: 0,
@@ -250,7 +259,7 @@ function countWith(metrics: ReceiveMetricsSink, name: string, dimension: string,
 }
 
 /** The job a stored claim stands for: its own decisions, not a re-evaluation under today's rules. */
-function jobFrom(record: AuditRecord): BounceJob {
+export function jobFrom(record: AuditRecord): BounceJob {
   return {
     messageId: record.messageId,
     receivedAt: record.receivedAt,

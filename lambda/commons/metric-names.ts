@@ -19,11 +19,15 @@ export const MetricName = {
   BouncesSkipped: 'BouncesSkipped',
   BouncesExpired: 'BouncesExpired',
   BouncesFailed: 'BouncesFailed',
-  /** A process died mid-SendBounce; the message is not bounced again. */
+  /** A SendBounce answer was lost, or a process died mid-SendBounce; the message is not bounced again. */
   BouncesUnknown: 'BouncesUnknown',
   /** The stored message could not be read (missing object, S3 error). */
   MailReadFailed: 'MailReadFailed',
   SesThrottled: 'SesThrottled',
+  /** Recipients a rule bounces but one job cannot carry (SQS and DynamoDB size limits): not bounced. */
+  RecipientsOverLimit: 'RecipientsOverLimit',
+  /** Stale PENDING claims the sweep handed to the queue again. */
+  ClaimsRequeued: 'ClaimsRequeued',
   InvalidRules: 'InvalidRules',
   /** Milliseconds between receipt and the SendBounce call. */
   QueueAgeAtSendMs: 'QueueAgeAtSendMs',
