@@ -43,6 +43,12 @@ export interface LocalModeOptions {
   readonly cacheSeconds: number;
   /** Concurrent send handlers. @default 2 */
   readonly sendConcurrency?: number;
+  /**
+   * Receive invocations running at once; later events wait their turn (an
+   * event is a few KB, a running invocation may stream a 40 MB message
+   * through the MIME parser). @default 2
+   */
+  readonly receiveConcurrency?: number;
   /** Settings from the environment that tune the pipeline (SENDER_AUTH_POLICY, …); local endpoints and names win. */
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
@@ -65,6 +71,25 @@ export interface LocalMode {
 
 export const LOCAL_BUCKET = 'ses-bouncer-local-mail';
 export const LOCAL_PREFIX = 'inbound/';
+
+/** Runs at most `limit` tasks at once, the rest in arrival order. */
+export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a whole number of at least 1, got ${limit}`);
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
 
 /** The first receiving domain, for the bounce sender and the Reporting-MTA. */
 function firstDomain(domains: readonly string[]): string {
@@ -163,6 +188,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     };
 
     const inFlight = new Set<Promise<void>>();
+    // Lambda caps concurrency too; here the cap keeps a burst of big mail from parsing all at once.
+    const receiveSlots = createLimiter(options.receiveConcurrency ?? 1);
     const onMessage = async (mail: ReceivedMail) => {
       // The event is built from the message's first bytes (the mail stays on disk); a header block
       // longer than them is cut at its last whole line, as no rule may see half a header.
@@ -190,7 +217,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         recipients: mail.envelope.rcptTo,
       });
       // Invocation type Event: SES does not wait for the function.
-      const run = runReceive(built.event, built.messageId, mail.envelope.mailFrom).finally(() => inFlight.delete(run));
+      const run = receiveSlots(() => runReceive(built.event, built.messageId, mail.envelope.mailFrom)).finally(() => inFlight.delete(run));
       inFlight.add(run);
       return { messageId: built.messageId };
     };
