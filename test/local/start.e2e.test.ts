@@ -180,3 +180,36 @@ describe('local mode (npm start)', () => {
     expect(output).toContain('stopped; nothing left running');
   });
 });
+
+describe('defect 15 (issue 12): local mode killed outright', () => {
+  jest.setTimeout(60_000);
+
+  it('leaves no DynamoDB Local behind when local mode itself is killed with SIGKILL', async () => {
+    // Plain node with tsx's loader (not the tsx binary, which would be a second process): the pid killed is local mode's own.
+    const parent = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--smtp-port', '0', '--outbox', mkdtempSync(join(tmpdir(), 'ses-bouncer-outbox-'))], {
+      cwd: root,
+      env: { ...process.env, SES_BOUNCER_SMTP_PORT: '' },
+    });
+    let text = '';
+    let exited: number | null | undefined;
+    parent.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    parent.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    parent.on('exit', (code) => (exited = code));
+    let javaPid: number | undefined;
+    try {
+      await until('the ready line', () => (/^ready: /m.test(text) ? true : exited !== undefined ? fail(text) : undefined), 40_000);
+      javaPid = Number(/DynamoDB Local, pid (\d+)/.exec(text)?.[1]);
+      expect(alive(javaPid)).toBe(true);
+      expect(readFileSync(`/proc/${javaPid}/cmdline`, 'utf8')).toContain('DynamoDBLocal.jar');
+      parent.kill('SIGKILL');
+      await until('DynamoDB Local to die with its parent', () => (alive(javaPid as number) ? undefined : true), 5_000);
+    } finally {
+      if (exited === undefined) parent.kill('SIGKILL');
+      if (javaPid && alive(javaPid)) process.kill(javaPid, 'SIGKILL');
+    }
+  });
+
+  function fail(text: string): never {
+    throw new Error(`local mode exited before it was ready:\n${text}`);
+  }
+});
