@@ -707,7 +707,12 @@ export class SesBouncer extends Construct {
         3600,
       ),
       alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', this.metric(MetricName.BouncesExpired), 0),
-      alarm('InvalidRulesAlarm', 'rules in the rules table failed validation and are ignored', this.metric(MetricName.InvalidRules), 0),
+      alarm(
+        'InvalidRulesAlarm',
+        'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
+        this.metric(MetricName.InvalidRules),
+        0,
+      ),
       alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', this.metric(MetricName.BouncesUnknown), 0),
       alarm('MailReadFailedAlarm', 'stored mail that rules needed could not be read from S3', this.metric(MetricName.MailReadFailed), 0),
     ];

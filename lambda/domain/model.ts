@@ -102,8 +102,12 @@ export interface BounceSpec {
 export type RecipientDecision =
   | { readonly recipient: string; readonly action: 'bounce'; readonly ruleId: string; readonly bounce: BounceSpec }
   | { readonly recipient: string; readonly action: 'allow'; readonly ruleId: string }
-  /** No rule matched: the configured default decided. */
-  | { readonly recipient: string; readonly action: 'default'; readonly defaultAction: 'deliver' };
+  /**
+   * No rule decided: the configured default. `heldBy` names the invalid rule
+   * item that held a bounce a valid rule asked for: while an item is invalid,
+   * no recipient it could cover is bounced.
+   */
+  | { readonly recipient: string; readonly action: 'default'; readonly defaultAction: 'deliver'; readonly heldBy?: string };
 
 /** Why the guard refused to bounce. Each skip has exactly one of these names. */
 export type GuardReason =

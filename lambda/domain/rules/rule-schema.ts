@@ -79,7 +79,19 @@ export interface RuleIssue {
 
 export type RuleParseResult =
   | { readonly ok: true; readonly rule: Rule; readonly warnings: readonly RuleIssue[] }
-  | { readonly ok: false; readonly ruleId?: string; readonly errors: readonly RuleIssue[]; readonly warnings: readonly RuleIssue[] };
+  | {
+      readonly ok: false;
+      readonly ruleId?: string;
+      readonly errors: readonly RuleIssue[];
+      readonly warnings: readonly RuleIssue[];
+      /**
+       * The recipients the item could have been meant for, read from its
+       * `recipients` when every entry is a valid pattern; undefined when they
+       * cannot be read, so it could cover anyone. No bounce goes to them
+       * while the item is invalid (see compile.ts).
+       */
+      readonly covers?: readonly AddressPattern[];
+    };
 
 /** Every attribute a rule item may have. */
 export const RULE_FIELDS = [
@@ -118,6 +130,21 @@ const toList = (v: unknown): unknown => {
   if (v === null) return undefined;
   if (v instanceof Set) return [...v];
   if (typeof v === 'string') return [v];
+  return v;
+};
+
+/**
+ * `enabled` typed in the DynamoDB console as the string "true" or "false"
+ * (any case, surrounding blanks ignored) is read as the boolean: nothing else
+ * could be meant. Other strings ("yes", "1") stay refused.
+ */
+const toBoolean = (v: unknown): unknown => {
+  if (v === null) return undefined;
+  if (typeof v === 'string') {
+    const word = v.trim().toLowerCase();
+    if (word === 'true') return true;
+    if (word === 'false') return false;
+  }
   return v;
 };
 
@@ -278,7 +305,7 @@ const itemSchema = z.object({
   ruleId: z
     .string({ error: 'is required and must be a string' })
     .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`)),
-  enabled: optional(z.boolean({ error: 'must be a boolean (true or false)' })),
+  enabled: optional(preprocess(toBoolean, z.boolean({ error: 'must be a boolean (true or false), or the string "true" or "false"' }))),
   // Non-finite numbers already fail the number type itself ('must be a number'); classic's .finite() was a no-op.
   priority: optional(preprocess(toNumber, z.number({ error: 'must be a number' }))),
   description: optional(oneLine(MAX_DESCRIPTION_LENGTH)),
@@ -390,7 +417,8 @@ function opt<T>(v: unknown, check: (v: unknown) => Fast<T>): Fast<T | undefined>
 function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   const { ruleId } = r;
   if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH) return BAIL;
-  if (!absent(r.enabled) && typeof r.enabled !== 'boolean') return BAIL;
+  const enabled = toBoolean(r.enabled);
+  if (enabled !== undefined && typeof enabled !== 'boolean') return BAIL;
   const priority = opt(r.priority, (v) => {
     const n = toNumber(v);
     return typeof n === 'number' && Number.isFinite(n) ? n : BAIL;
@@ -419,7 +447,7 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   if (values.includes(BAIL)) return BAIL;
   return {
     ruleId,
-    enabled: absent(r.enabled) ? undefined : (r.enabled as boolean),
+    enabled,
     priority,
     description,
     activeFrom,
@@ -477,6 +505,13 @@ function likelyTypoOf(name: string): string | undefined {
  * invalid). Bounce fields on an `allow` rule are ignored with a warning.
  */
 export function parseRule(item: unknown): RuleParseResult {
+  const result = parseItem(item);
+  if (result.ok) return result;
+  const covers = typeof item === 'object' && item !== null ? fastAddressPatterns((item as Record<string, unknown>).recipients) : BAIL;
+  return covers === BAIL ? result : { ...result, covers };
+}
+
+function parseItem(item: unknown): RuleParseResult {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { ok: false, errors: [{ field: '(item)', reason: 'must be a map of attributes' }], warnings: [] };
   }
