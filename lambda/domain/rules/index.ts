@@ -18,6 +18,7 @@ export { compileRules, describeHold, EMPTY_RULES, type InvalidRule, type RuleCom
 export {
   DEFAULT_PRIORITY,
   DEFAULT_STATUS,
+  NOTES_FIELD,
   RULE_FIELDS,
   parseRule,
   type HeaderCondition,

@@ -116,7 +116,17 @@ export const RULE_FIELDS = [
   'status',
   'diagnosticCode',
   'explanation',
+  'notes',
 ] as const;
+
+/**
+ * The one attribute for people's notes (ticket numbers, owners, history):
+ * any DynamoDB type, never evaluated, never refused. Every other attribute
+ * the schema does not know is refused, because a condition the bouncer
+ * ignores (`disabled`, `until`, `maxSize`) makes a rule bounce more than its
+ * author meant.
+ */
+export const NOTES_FIELD = 'notes';
 
 const BOUNCE_FIELDS = ['bounceType', 'status', 'diagnosticCode', 'explanation'] as const;
 
@@ -485,24 +495,75 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Known field an unknown attribute was probably meant to be. A misspelt
- * condition (`sender`, `Subject`) would otherwise be ignored and the rule would
- * match more mail than its author meant, so such items are refused.
+ * Words people use for a rule attribute, by lower-cased name without
+ * separators. Each maps to the attribute(s) meant, with a hint when the value
+ * changes too (`disabled: true` is `enabled: false`).
  */
-function likelyTypoOf(name: string): string | undefined {
-  const lower = name.toLowerCase();
+const SYNONYMS: Readonly<Record<string, string>> = {
+  disabled: '"enabled" (write "enabled": false)',
+  disable: '"enabled" (write "enabled": false)',
+  active: '"enabled"',
+  on: '"enabled"',
+  until: '"activeUntil"',
+  expires: '"activeUntil"',
+  expiry: '"activeUntil"',
+  expiration: '"activeUntil"',
+  expiresat: '"activeUntil"',
+  enddate: '"activeUntil"',
+  end: '"activeUntil"',
+  validuntil: '"activeUntil"',
+  ttl: '"activeUntil"',
+  start: '"activeFrom"',
+  startdate: '"activeFrom"',
+  since: '"activeFrom"',
+  validfrom: '"activeFrom"',
+  from: '"senders" (envelope sender) or "fromHeader" (From: header)',
+  fromaddress: '"senders" (envelope sender) or "fromHeader" (From: header)',
+  mailfrom: '"senders"',
+  sender: '"senders"',
+  to: '"recipients"',
+  rcpt: '"recipients"',
+  rcptto: '"recipients"',
+  recipient: '"recipients"',
+  minsize: '"minSizeBytes"',
+  maxsize: '"maxSizeBytes"',
+  size: '"minSizeBytes" or "maxSizeBytes"',
+  attachments: '"attachmentNames" or "attachmentTypes"',
+  attachment: '"attachmentNames" or "attachmentTypes"',
+  filename: '"attachmentNames"',
+  filenames: '"attachmentNames"',
+  note: `"${NOTES_FIELD}"`,
+  comment: `"${NOTES_FIELD}"`,
+  comments: `"${NOTES_FIELD}"`,
+  remarks: `"${NOTES_FIELD}"`,
+  type: '"bounceType"',
+  code: '"status" or "diagnosticCode"',
+  message: '"explanation"',
+};
+
+/**
+ * What an unknown attribute was probably meant to be: a known synonym, a
+ * field within a small edit distance (`sender`, `Subject`), or a field the
+ * name starts (`minSize` for `minSizeBytes`); undefined when nothing is close.
+ */
+function didYouMean(name: string): string | undefined {
+  const key = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (Object.prototype.hasOwnProperty.call(SYNONYMS, key)) return SYNONYMS[key];
   for (const field of RULE_FIELDS) {
-    if (field.toLowerCase() === lower || (lower.length >= 4 && editDistance(lower, field.toLowerCase()) <= 2)) return field;
+    const f = field.toLowerCase();
+    if (f === key || (key.length >= 4 && editDistance(key, f) <= Math.max(2, Math.floor(f.length / 4)))) return `"${field}"`;
   }
+  for (const field of RULE_FIELDS) if (key.length >= 4 && field.toLowerCase().startsWith(key)) return `"${field}"`;
   return undefined;
 }
 
 // --- entry point -------------------------------------------------------------
 
 /**
- * Validates one unmarshalled item. Unknown attributes are ignored with a
- * warning, unless they look like a misspelt field name (then the item is
- * invalid). Bounce fields on an `allow` rule are ignored with a warning.
+ * Validates one unmarshalled item. An attribute the schema does not know
+ * makes the item invalid (with a did-you-mean where one is close); people's
+ * notes go in {@link NOTES_FIELD}. Bounce fields on an `allow` rule are
+ * ignored with a warning.
  */
 export function parseRule(item: unknown): RuleParseResult {
   const result = parseItem(item);
@@ -523,9 +584,16 @@ function parseItem(item: unknown): RuleParseResult {
 
   for (const key of Object.keys(record)) {
     if ((RULE_FIELDS as readonly string[]).includes(key)) continue;
-    const meant = likelyTypoOf(key);
-    if (meant) errors.push(issue(key, `unknown attribute ${JSON.stringify(key)}: did you mean "${meant}"?`));
-    else warnings.push(issue(key, `unknown attribute ${JSON.stringify(key)} is ignored`));
+    const meant = didYouMean(key);
+    const name = JSON.stringify(key);
+    errors.push(
+      issue(
+        key,
+        meant
+          ? `unknown attribute ${name}: did you mean ${meant}? (notes for people go in "${NOTES_FIELD}")`
+          : `unknown attribute ${name}: not a rule attribute; notes for people go in "${NOTES_FIELD}"`,
+      ),
+    );
   }
 
   // Well-formed items skip zod; anything the fast path cannot vouch for gets the schema's checks and wording.

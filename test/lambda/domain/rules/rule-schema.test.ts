@@ -89,9 +89,8 @@ describe('rule-schema', () => {
       expect(errorsOf({ ...base, sender: 'x@example.com' })[0]).toMatchObject({ field: 'sender', reason: expect.stringMatching(/did you mean "senders"/) });
     });
 
-    it('ignores an unrelated extra attribute with a warning', () => {
-      const r = ok(parseRule({ ...base, owner: 'it-team' }));
-      expect(r.warnings).toEqual([{ ruleId: 'r1', field: 'owner', reason: expect.stringMatching(/ignored/) }]);
+    it('refuses an unrelated extra attribute too, pointing to notes', () => {
+      expect(errorsOf({ ...base, owner: 'it-team' })).toEqual([{ ruleId: 'r1', field: 'owner', reason: expect.stringMatching(/notes for people go in "notes"/) }]);
     });
 
     it('warns about bounce fields on an allow rule', () => {
@@ -102,6 +101,24 @@ describe('rule-schema', () => {
 
     it('refuses an item that is not a map', () => {
       expect(errorsOf('ruleId')).toEqual([{ field: '(item)', reason: expect.any(String) }]);
+    });
+  });
+  describe('defect 6: unknown attributes are refused, notes are not', () => {
+    const base = { ruleId: 'r', recipients: ['former@example.com'], action: 'bounce' };
+
+    it.each([['disabled', true], ['until', '2026-01-01'], ['expires', '2026-01-01'], ['endDate', '2026-01-01'], ['minSize', 5], ['maxSize', 5], ['from', 'x@example.org'], ['to', 'y@example.com'], ['attachments', '*.exe'], ['fromAddress', 'x@example.org'], ['owner', 'ops'], ['x-priority', 1]])(
+      'refuses %s, naming the attribute',
+      (name, value) => {
+        const r = parseRule({ ...base, [name]: value });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.errors).toEqual([expect.objectContaining({ field: name, reason: expect.stringMatching(/^unknown attribute /) })]);
+      },
+    );
+
+    it('accepts notes of any type and never evaluates them', () => {
+      for (const notes of ['ticket OPS-1', { owner: 'ops' }, ['a', 'b'], 42]) {
+        expect(parseRule({ ...base, notes })).toMatchObject({ ok: true, warnings: [] });
+      }
     });
   });
 });
