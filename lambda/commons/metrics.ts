@@ -20,6 +20,8 @@ export const MetricName = {
   BouncesUnknown: 'BouncesUnknown',
   /** The stored message could not be read (missing object, S3 error). */
   MailReadFailed: 'MailReadFailed',
+  /** The MIME parser refused a body a rule needed: its attachment conditions were unknown. */
+  MailUnparsed: 'MailUnparsed',
   SesThrottled: 'SesThrottled',
   InvalidRules: 'InvalidRules',
   /** Milliseconds between receipt and the SendBounce call. */

@@ -70,6 +70,12 @@ export interface MessageFacts {
   readonly sizeBytes?: number;
   /** Attachments, when the body was parsed. */
   readonly attachments?: readonly AttachmentFacts[];
+  /**
+   * Why the MIME parser refused the body, when a rule needed it: attachment
+   * conditions are then unknown (never false, never a bounce); nothing else
+   * about the message is affected.
+   */
+  readonly bodyUnparsed?: string;
 }
 
 /**
@@ -115,6 +121,7 @@ export type GuardReason =
   | 'mailer-daemon-sender'
   | 'delivery-report'
   | 'auto-submitted'
+  | 'headers-incomplete'
   | 'spam-verdict'
   | 'virus-verdict'
   | 'sender-not-authenticated'

@@ -60,6 +60,9 @@ export const checkSender: CheckSender = (facts: MessageFacts, policy: GuardPolic
   // Present and anything but "no" (RFC 3834 §5); an empty value is not "no".
   if (valuesOf(facts, 'auto-submitted').some((v) => keyword(v) !== 'no')) reasons.push('auto-submitted');
 
+  // A block cut at the read cap may hide Auto-Submitted or a report Content-Type past the cut.
+  if (!facts.headersComplete) reasons.push('headers-incomplete');
+
   if (facts.verdicts.spam === 'FAIL') reasons.push('spam-verdict');
   if (facts.verdicts.virus === 'FAIL') reasons.push('virus-verdict');
 

@@ -29,6 +29,10 @@ describe('sender-guard', () => {
       expect(reasons(facts({ sender: mail.source, headers: mail.headers }))).toEqual([]);
     });
 
+    it('defect 8: refuses when the header block was cut, since Auto-Submitted may lie past the cut', () => {
+      expect(reasons(facts({ headersComplete: false }))).toEqual(['headers-incomplete']);
+    });
+
     it('refuses the null sender', () => {
       expect(reasons(facts({ sender: '' }))).toEqual(['null-sender']);
       expect(reasons(facts({ sender: '<>' }))).toEqual(['null-sender']);
