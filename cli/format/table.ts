@@ -1,7 +1,10 @@
 /**
  * Plain-text tables for terminals: columns padded to their widest cell,
- * two spaces apart, no trailing spaces. Cells are single-line.
+ * two spaces apart, no trailing spaces. Cells are single-line: untrusted text
+ * (rule ids, addresses, attachment names) has its control characters escaped,
+ * so a cell can never forge a line or send a terminal escape sequence.
  */
+import { printable } from '../../lambda/commons/printable';
 
 /** Cuts text longer than `max` characters, marking the cut with `…`. */
 export function truncate(text: string, max: number): string {
@@ -10,7 +13,7 @@ export function truncate(text: string, max: number): string {
 
 /** Renders a header row and the rows; returns the lines without newlines. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const clean = (cell: string) => cell.replace(/[\r\n\t]+/g, ' ');
+  const clean = (cell: string) => printable(cell);
   const all = [headers.map(clean), ...rows.map((r) => r.map(clean))];
   const widths = headers.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)));
   return all.map((row) =>
@@ -24,5 +27,5 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 /** `label  value` lines with the labels aligned. */
 export function renderFields(fields: readonly (readonly [string, string])[]): string[] {
   const width = Math.max(...fields.map(([label]) => label.length));
-  return fields.map(([label, value]) => `${label.padEnd(width)}  ${value}`.trimEnd());
+  return fields.map(([label, value]) => `${label.padEnd(width)}  ${printable(value)}`.trimEnd());
 }

@@ -6,6 +6,7 @@
  * problems naming the ruleId and the field, so one bad item never stops the
  * others. docs/rules.md is the reference for operators.
  */
+import { UNSAFE_TEXT } from '../../commons/printable';
 import * as z from '../../commons/zod';
 import {
   BOUNCE_TYPES,
@@ -198,10 +199,13 @@ function addIssue(ctx: z.core.ParsePayload, message: string, path: PropertyKey[]
 /** An optional attribute; DynamoDB NULL counts as absent. */
 const optional = <T extends z.core.SomeType>(schema: T) => preprocess(nullToUndefined, z.optional(schema));
 
+/** Why text bound for logs, terminals and DSNs is refused (CR/LF would forge lines, ESC rewrite screens, NUL cut strings). */
+const CONTROL_REASON = 'must not contain control characters (CR, LF, NUL, TAB, VT, FF, ESC, DEL, C1, U+2028/U+2029 or bidi controls)';
+
 const oneLine = (max: number) =>
   z.string().check(
     z.maxLength(max, `must be at most ${max} characters`),
-    z.refine((s: string) => !/[\r\n]/.test(s), 'must not contain CR or LF'),
+    z.refine((s: string) => !UNSAFE_TEXT.test(s), CONTROL_REASON),
   );
 
 const listOf = (required?: string) =>
@@ -314,7 +318,11 @@ const verdictConditions = z.pipe(
 const itemSchema = z.object({
   ruleId: z
     .string({ error: 'is required and must be a string' })
-    .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`)),
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`),
+      z.refine((s: string) => !UNSAFE_TEXT.test(s), CONTROL_REASON),
+    ),
   enabled: optional(preprocess(toBoolean, z.boolean({ error: 'must be a boolean (true or false), or the string "true" or "false"' }))),
   // Non-finite numbers already fail the number type itself ('must be a number'); classic's .finite() was a no-op.
   priority: optional(preprocess(toNumber, z.number({ error: 'must be a number' }))),
@@ -397,7 +405,7 @@ function fastGlobs(v: unknown): Fast<Glob[]> {
 }
 
 function fastOneLine(v: unknown, max: number): Fast<string> {
-  return typeof v === 'string' && v.length <= max && !/[\r\n]/.test(v) ? v : BAIL;
+  return typeof v === 'string' && v.length <= max && !UNSAFE_TEXT.test(v) ? v : BAIL;
 }
 
 function fastInstant(v: unknown): Fast<number> {
@@ -426,7 +434,7 @@ function opt<T>(v: unknown, check: (v: unknown) => Fast<T>): Fast<T | undefined>
  */
 function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   const { ruleId } = r;
-  if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH) return BAIL;
+  if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH || UNSAFE_TEXT.test(ruleId)) return BAIL;
   const enabled = toBoolean(r.enabled);
   if (enabled !== undefined && typeof enabled !== 'boolean') return BAIL;
   const priority = opt(r.priority, (v) => {

@@ -121,4 +121,20 @@ describe('rule-schema', () => {
       }
     });
   });
+  describe('defect 12: control characters are refused in text that reaches terminals, logs and DSNs', () => {
+    const base = { ruleId: 'r', recipients: ['former@example.com'], action: 'bounce' };
+    const controls: [string, string][] = [['ESC', '\u001b[2J'], ['CR', '\r'], ['LF', '\n'], ['NUL', '\u0000'], ['VT', '\u000b'], ['FF', '\u000c'], ['DEL', '\u007f'], ['U+2028', '\u2028'], ['U+2029', '\u2029'], ['RLO', '\u202e']];
+
+    it.each(controls)('refuses %s in ruleId, diagnosticCode, explanation and description', (_name, c) => {
+      for (const field of ['ruleId', 'diagnosticCode', 'explanation', 'description']) {
+        const r = parseRule({ ...base, [field]: `a${c}b` });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.errors).toEqual([expect.objectContaining({ field, reason: expect.stringMatching(/control characters/) })]);
+      }
+    });
+
+    it('still accepts ordinary text, non-ASCII letters included', () => {
+      expect(parseRule({ ...base, ruleId: 'café-règle', explanation: 'Jürgen a quitté la société — écrivez à info@example.com.' })).toMatchObject({ ok: true });
+    });
+  });
 });
