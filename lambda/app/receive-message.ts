@@ -1,6 +1,7 @@
 import { MailNotFoundError, MailStoreError, MalformedMailError } from '../commons/errors';
 import { logger as defaultLogger, maskAddress } from '../commons/logger';
 import { MetricName, metrics as defaultMetrics, MetricUnit } from '../commons/metrics';
+import { sesCanBounce } from '../domain/bounce/build-request';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
 import { GUARD_NEEDS, type CheckSender } from '../domain/guard';
 import type {
@@ -170,13 +171,12 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     throw err;
   }
 
-  const bounces: BouncedRecipient[] = decisions.filter(isBounce).map((d) => ({
-    recipient: d.recipient,
-    ruleId: d.ruleId,
-    bounce: d.bounce,
-  }));
+  const bounces: BouncedRecipient[] = bouncedRecipients(decisions);
+  // SES bounces only ASCII addresses: the rest are recorded and counted, and never stop the others' bounce.
+  const unbounceable = decisions.filter((d) => isBounce(d) && !sesCanBounce(d.recipient)).map((d) => d.recipient);
   const disposition: Disposition = decisions.every(isBounce) ? 'STOP_RULE_SET' : 'CONTINUE';
-  const guard = deps.checkSender(facts, deps.policy);
+  const checked = deps.checkSender(facts, deps.policy);
+  const guard: GuardVerdict = bounces.length > 0 ? checked : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
   const nowIso = new Date(nowMs).toISOString();
   const audit: AuditRecord = {
     messageId,
@@ -186,6 +186,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
     attempts: 0,
+    ...(unbounceable.length > 0 ? { unbounceable } : {}),
     createdAt: nowIso,
     updatedAt: nowIso,
     expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
@@ -206,6 +207,13 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   }
 
   count(MetricName.RecipientsBounced, bounces.length);
+  if (unbounceable.length > 0) {
+    count(MetricName.RecipientsUnbounceable, unbounceable.length);
+    log.warn('recipients SES cannot bounce (non-ascii address); recorded in the audit item, not bounced', {
+      messageId,
+      recipients: unbounceable.map(mask),
+    });
+  }
   if (!guard.allowed) return skipped(guard, disposition);
 
   // After the claim, so that duplicates never spend a sender's budget.
@@ -258,8 +266,15 @@ function jobFrom(record: AuditRecord): BounceJob {
     messageId: record.messageId,
     receivedAt: record.receivedAt,
     sender: record.sender,
-    recipients: record.decisions.filter(isBounce).map((d) => ({ recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce })),
+    recipients: bouncedRecipients(record.decisions),
   };
+}
+
+/** The bounce decisions SendBounce can carry, as job recipients. */
+function bouncedRecipients(decisions: readonly RecipientDecision[]): BouncedRecipient[] {
+  return decisions
+    .filter((d): d is Extract<RecipientDecision, { action: 'bounce' }> => isBounce(d) && sesCanBounce(d.recipient))
+    .map((d) => ({ recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce }));
 }
 
 /**

@@ -10,6 +10,8 @@ export const METRICS_NAMESPACE = 'SesBouncer';
 export const MetricName = {
   MessagesReceived: 'MessagesReceived',
   RecipientsBounced: 'RecipientsBounced',
+  /** Recipients a rule bounced that SendBounce cannot take (non-ASCII addresses); recorded in the audit item. */
+  RecipientsUnbounceable: 'RecipientsUnbounceable',
   BouncesQueued: 'BouncesQueued',
   BouncesSent: 'BouncesSent',
   /** Emitted with dimension `reason` = a GuardReason. */

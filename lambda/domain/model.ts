@@ -122,6 +122,8 @@ export type GuardReason =
   | 'delivery-report'
   | 'auto-submitted'
   | 'headers-incomplete'
+  /** Every recipient to bounce is one SES cannot take (a non-ASCII address): nothing to send. */
+  | 'recipient-unbounceable'
   | 'spam-verdict'
   | 'virus-verdict'
   | 'sender-not-authenticated'

@@ -81,6 +81,11 @@ export interface AuditRecord {
   readonly attempts: number;
   readonly sesBounceMessageId?: string;
   readonly lastError?: string;
+  /**
+   * Recipients a rule bounced that SendBounce cannot take (non-ASCII
+   * addresses, SES has no SMTPUTF8): recorded here and counted, not in the job.
+   */
+  readonly unbounceable?: readonly string[];
   readonly createdAt: string;
   readonly updatedAt: string;
   /** Epoch seconds, DynamoDB TTL attribute. */

@@ -430,6 +430,26 @@ describe('receive-message', () => {
       expect(warn?.extra).toMatchObject({ messageId: MESSAGE_ID, error: expect.stringMatching(/\S/) });
     });
 
+    it('defect 10: queues the recipients SES can take, records and counts the non-ascii ones', async () => {
+      const h = harness({ rules: bounceAll() });
+      const result = await receiveMessage(
+        h.deps,
+        sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['former@example.com', 'jürgen@example.com'])),
+      );
+      expect(result.outcome).toEqual({ kind: 'queued', recipients: 1 });
+      expect(h.queue.jobs[0].job.recipients.map((r) => r.recipient)).toEqual(['former@example.com']);
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'PENDING', unbounceable: ['jürgen@example.com'] });
+      expect(h.recorder.total(MetricName.RecipientsUnbounceable)).toBe(1);
+    });
+
+    it('defect 10: skips with recipient-unbounceable when no bounced recipient is one SES can take', async () => {
+      const h = harness({ rules: bounceAll() });
+      const result = await receiveMessage(h.deps, sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['jürgen@example.com'])));
+      expect(result.outcome).toEqual({ kind: 'skipped', reasons: ['recipient-unbounceable'] });
+      expect(h.queue.jobs).toEqual([]);
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'SKIPPED', unbounceable: ['jürgen@example.com'] });
+    });
+
     it('logs one masked line per recipient decision and no header values', async () => {
       const h = harness({ rules: new FakeRules((r) => (r.startsWith('a') ? 'bounce' : 'default')) });
       await receiveMessage(
