@@ -9,6 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createClients, type Clients } from '../lambda/commons/clients';
+import { printable } from '../lambda/commons/printable';
 import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledger';
 import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
 import { buildSendDeps, createSendHandler } from '../lambda/app/send-wiring';
@@ -167,7 +168,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         options.print(sendLine({ messageId: job.messageId, audit, dsnFile }));
       },
       onDeadLetter: (job) => options.print(sendLine({ messageId: job.messageId, deadLettered: true })),
-      onError: (error) => options.print(`send    error: ${error instanceof Error ? error.message : String(error)}`),
+      onError: (error) => options.print(printable(`send    error: ${error instanceof Error ? error.message : String(error)}`)),
     });
     stops.push(() => worker.stop());
 
@@ -181,7 +182,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           return;
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          options.print(`receive ${messageId.slice(0, 12)}… failed (attempt ${attempt} of 3): ${reason}`);
+          options.print(printable(`receive ${messageId.slice(0, 12)}… failed (attempt ${attempt} of 3): ${reason}`));
           if (attempt < 3 && !stopped) await new Promise((r) => setTimeout(r, 1000 * attempt));
         }
       }
