@@ -2,7 +2,9 @@
  * Reading rule items from a JSON file or standard input, and checking them
  * with the rules domain before anything is written.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { printable } from '../lambda/commons/printable';
 import { DEFAULT_PRIORITY, compileRules, type RuleCompilation } from '../lambda/domain/rules';
 import { CommandError } from './errors';
 import type { CliIo } from './io';
@@ -26,6 +28,24 @@ export async function readJson(source: string, io: CliIo): Promise<unknown> {
 }
 
 /**
+ * Rule items from `-` (standard input), a JSON file, or every `*.json` file of
+ * a directory in name order (as `npm start --rules DIR` seeds them).
+ */
+export async function readRuleItems(source: string, io: CliIo, single: boolean): Promise<unknown[]> {
+  if (source !== '-' && (await stat(source).catch(() => undefined))?.isDirectory()) {
+    const files = (await readdir(source)).filter((f) => f.endsWith('.json')).sort();
+    if (files.length === 0) throw new CommandError(`directory ${JSON.stringify(source)} holds no .json file`);
+    const items: unknown[] = [];
+    for (const file of files) {
+      const path = join(source, file);
+      items.push(...itemsOf(await readJson(path, io), path, single));
+    }
+    return items;
+  }
+  return itemsOf(await readJson(source, io), source, single);
+}
+
+/**
  * The rule items in a parsed document: a JSON array, `{"rules": [...]}`, or
  * (when `single` is allowed) one rule object.
  */
@@ -40,19 +60,19 @@ export function itemsOf(doc: unknown, source: string, single: boolean): unknown[
   throw new CommandError(`${source === '-' ? 'standard input' : JSON.stringify(source)} must hold ${what}`);
 }
 
-/** One line per problem: `<ruleId or item #n>  <field>: <reason>`. */
+/** One line per problem: `<ruleId or item #n>  <field>: <reason>`, control characters escaped. */
 export function issueLines(compilation: Pick<RuleCompilation, 'invalid'>): string[] {
   const lines: string[] = [];
   for (const bad of compilation.invalid) {
     const who = bad.ruleId !== undefined ? bad.ruleId : `item #${bad.index + 1} (no ruleId)`;
-    for (const e of bad.errors) lines.push(`${who}  ${e.field}: ${e.reason}`);
+    for (const e of bad.errors) lines.push(printable(`${who}  ${e.field}: ${e.reason}`));
   }
   return lines;
 }
 
 /** One line per warning (ignored attributes). */
 export function warningLines(compilation: Pick<RuleCompilation, 'warnings'>): string[] {
-  return compilation.warnings.map((w) => `${w.ruleId ?? '(no ruleId)'}  ${w.field}: ${w.reason}`);
+  return compilation.warnings.map((w) => printable(`${w.ruleId ?? '(no ruleId)'}  ${w.field}: ${w.reason}`));
 }
 
 /** Validates items exactly as the functions do when they load the table. */

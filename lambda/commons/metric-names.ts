@@ -13,17 +13,25 @@ export const METRICS_NAMESPACE = 'SesBouncer';
 export const MetricName = {
   MessagesReceived: 'MessagesReceived',
   RecipientsBounced: 'RecipientsBounced',
+  /** Recipients a rule bounced that SendBounce cannot take (non-ASCII addresses); recorded in the audit item. */
+  RecipientsUnbounceable: 'RecipientsUnbounceable',
   BouncesQueued: 'BouncesQueued',
   BouncesSent: 'BouncesSent',
   /** Emitted with dimension `reason` = a GuardReason. */
   BouncesSkipped: 'BouncesSkipped',
   BouncesExpired: 'BouncesExpired',
   BouncesFailed: 'BouncesFailed',
-  /** A process died mid-SendBounce; the message is not bounced again. */
+  /** A SendBounce answer was lost, or a process died mid-SendBounce; the message is not bounced again. */
   BouncesUnknown: 'BouncesUnknown',
   /** The stored message could not be read (missing object, S3 error). */
   MailReadFailed: 'MailReadFailed',
+  /** The MIME parser refused a body a rule needed: its attachment conditions were unknown. */
+  MailUnparsed: 'MailUnparsed',
   SesThrottled: 'SesThrottled',
+  /** Recipients a rule bounces but one job cannot carry (SQS and DynamoDB size limits): not bounced. */
+  RecipientsOverLimit: 'RecipientsOverLimit',
+  /** Stale PENDING claims the sweep handed to the queue again. */
+  ClaimsRequeued: 'ClaimsRequeued',
   InvalidRules: 'InvalidRules',
   /** Milliseconds between receipt and the SendBounce call. */
   QueueAgeAtSendMs: 'QueueAgeAtSendMs',

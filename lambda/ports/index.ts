@@ -17,10 +17,20 @@ export interface RuleSource {
   current(): Promise<CompiledRules>;
 }
 
+/** A message's header fields as read from the stored object. */
+export interface HeaderBlock {
+  readonly headers: MailHeader[];
+  /**
+   * False when the block was cut (no blank line within the read cap): a
+   * header past the cut may exist, so its absence proves nothing.
+   */
+  readonly complete: boolean;
+}
+
 /** The raw message that the receipt rule's S3 action stored. */
 export interface MailStore {
-  /** The full header block, read with a ranged GET of the object's first bytes. */
-  readHeaders(messageId: string): Promise<MailHeader[]>;
+  /** The header block, read with ranged GETs of the object's first bytes up to a cap. */
+  readHeaders(messageId: string): Promise<HeaderBlock>;
   /** Object size in bytes, from its metadata. */
   sizeOf(messageId: string): Promise<number>;
   /** Attachments' names, types and sizes, streaming the body; content is discarded. */
@@ -65,16 +75,35 @@ export interface AuditRecord {
   readonly messageId: string;
   readonly receivedAt: string;
   readonly sender: string;
+  /** Every bounced recipient's decision, then the others while the item's size budget lasts (domain/bounce/fit). */
   readonly decisions: readonly RecipientDecision[];
+  /** Decisions left out of `decisions` for size. @default 0 */
+  readonly omittedDecisions?: number;
+  /** Recipients a rule would bounce but the job had no room for: not bounced. @default 0 */
+  readonly unbouncedRecipients?: number;
   readonly guard: GuardVerdict;
   readonly state: BounceState;
   readonly attempts: number;
   readonly sesBounceMessageId?: string;
   readonly lastError?: string;
+  /**
+   * Recipients a rule bounced that SendBounce cannot take (non-ASCII
+   * addresses, SES has no SMTPUTF8): recorded here and counted, not in the job.
+   */
+  readonly unbounceable?: readonly string[];
   readonly createdAt: string;
   readonly updatedAt: string;
   /** Epoch seconds, DynamoDB TTL attribute. */
   readonly expiresAt: number;
+}
+
+/** The states of a message that is not final yet; the sweep looks for these when they sit too long. */
+export type OpenState = Extract<BounceState, 'PENDING' | 'SENDING'>;
+
+/** Open messages that have not moved for a while (the sweep's view of the ledger). */
+export interface StaleClaims {
+  /** Messages in `state` whose last change is older than `updatedBefore`, oldest first, at most `limit`. */
+  stale(state: OpenState, updatedBefore: Date, limit: number): Promise<AuditRecord[]>;
 }
 
 /** Durable queue between receiving and sending. */

@@ -106,7 +106,12 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
       3600,
     ),
     alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', bouncerMetric(MetricName.BouncesExpired), 0),
-    alarm('InvalidRulesAlarm', 'rules in the rules table failed validation and are ignored', bouncerMetric(MetricName.InvalidRules), 0),
+    alarm(
+      'InvalidRulesAlarm',
+      'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
+      bouncerMetric(MetricName.InvalidRules),
+      0,
+    ),
     alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', bouncerMetric(MetricName.BouncesUnknown), 0),
     alarm('MailReadFailedAlarm', 'stored mail that rules needed could not be read from S3', bouncerMetric(MetricName.MailReadFailed), 0),
   ];
