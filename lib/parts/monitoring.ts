@@ -126,7 +126,13 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
     new cloudwatch.GraphWidget({
       title: 'Mail and bounces',
       width: 12,
-      left: [sum(MetricName.MessagesReceived), sum(MetricName.RecipientsBounced), sum(MetricName.BouncesQueued), sum(MetricName.BouncesSent)],
+      left: [
+        sum(MetricName.MessagesReceived),
+        sum(MetricName.RecipientsBounced),
+        sum(MetricName.BouncesQueued),
+        sum(MetricName.BouncesSent),
+        sum(MetricName.ClaimsRequeued),
+      ],
     }),
     new cloudwatch.GraphWidget({
       title: 'Bounces skipped by reason',
@@ -152,6 +158,9 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
         sum(MetricName.MailReadFailed),
+        sum(MetricName.MailUnparsed),
+        sum(MetricName.RecipientsUnbounceable),
+        sum(MetricName.RecipientsOverLimit),
       ],
     }),
     new cloudwatch.GraphWidget({
