@@ -52,6 +52,8 @@ export class SesBouncer extends Construct {
   public readonly receiveFunction: lambda.Function;
   /** The function that calls SendBounce, fed by {@link bounceQueue}. */
   public readonly sendFunction: lambda.Function;
+  /** Scheduled sweep of stuck claims (stale PENDING, dead SENDING). */
+  public readonly sweepFunction: lambda.Function;
   /** The created rule set, or the imported one when `useExistingRuleSet`. */
   public readonly ruleSet: ses.IReceiptRuleSet;
   /** Name of {@link ruleSet}. */
@@ -96,7 +98,11 @@ export class SesBouncer extends Construct {
       deadLetterQueue: this.deadLetterQueue,
     } = storage);
 
-    ({ receiveFunction: this.receiveFunction, sendFunction: this.sendFunction } = createFunctions(this, settings, storage));
+    ({
+      receiveFunction: this.receiveFunction,
+      sendFunction: this.sendFunction,
+      sweepFunction: this.sweepFunction,
+    } = createFunctions(this, settings, storage));
 
     ({
       ruleSet: this.ruleSet,

@@ -6,11 +6,14 @@
 import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambda/commons/metric-names';
+import { STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
 import { functionCode } from '../assets';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
@@ -25,12 +28,17 @@ export const SERVICE_NAME = 'ses-bouncer';
  */
 export const RECEIVE_TIMEOUT = Duration.seconds(25);
 export const SEND_TIMEOUT = Duration.seconds(120);
+export const SWEEP_TIMEOUT = Duration.seconds(60);
+/** How often the sweep looks for stuck claims (issue 12, defect 3). */
+export const SWEEP_SCHEDULE = Duration.minutes(10);
 /** The event source of the sending function never runs more than this many at once. */
 const SEND_MAX_CONCURRENCY = 2;
 /** What {@link createFunctions} creates. */
 export interface Functions {
   readonly receiveFunction: lambda.Function;
   readonly sendFunction: lambda.Function;
+  /** Re-enqueues stale PENDING claims, expires old ones, marks dead SENDING items UNKNOWN; runs on a schedule. */
+  readonly sweepFunction: lambda.Function;
 }
 
 /** Creates both functions in `scope`, wired to the storage and granted what each needs. */
@@ -48,6 +56,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     memorySize: s.receiveMemorySize,
     environment,
     logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
     // Async invocations (invocationType Event) retry twice, then land in the DLQ
     // with the request and the error (a destination record carries both).
     retryAttempts: 2,
@@ -60,7 +69,24 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     memorySize: 256,
     environment,
     logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
     reservedConcurrentExecutions: s.sendReservedConcurrency,
+  });
+  const sweepFunction = nodeFunction(scope, 'Sweep', {
+    code: functionCode('sweep'),
+    description: 'ses-bouncer: re-enqueues stuck bounce claims, expires old ones, marks dead sends UNKNOWN',
+    timeout: SWEEP_TIMEOUT,
+    memorySize: 256,
+    environment,
+    logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
+    // No reserved concurrency (small accounts cannot reserve any): overlapping
+    // runs only race on conditional writes, and one of each pair changes nothing.
+  });
+  new events.Rule(scope, 'SweepSchedule', {
+    description: 'ses-bouncer: sweep stuck bounce claims',
+    schedule: events.Schedule.rate(SWEEP_SCHEDULE),
+    targets: [new targets.LambdaFunction(sweepFunction, { retryAttempts: 0 })],
   });
   sendFunction.addEventSource(
     new eventSources.SqsEventSource(storage.bounceQueue, {
@@ -71,7 +97,8 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   );
   grantReceive(scope, receiveFunction.role as iam.Role, s, storage);
   grantSend(sendFunction.role as iam.Role, s, storage);
-  return { receiveFunction, sendFunction };
+  grantSweep(sweepFunction.role as iam.Role, storage);
+  return { receiveFunction, sendFunction, sweepFunction };
 }
 
 /** Settings the functions read; test/lib checks they are exactly lambda/config's names. */
@@ -122,12 +149,13 @@ function nodeFunction(
   id: string,
   options: Omit<lambda.FunctionProps, 'role' | 'logGroup' | 'logRetention' | 'runtime' | 'handler' | 'architecture'> & {
     readonly logRetention: logs.RetentionDays;
+    readonly logRemovalPolicy: RemovalPolicy;
   },
 ): lambda.Function {
-  const { logRetention, ...functionProps } = options;
+  const { logRetention, logRemovalPolicy, ...functionProps } = options;
   const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
     retention: logRetention,
-    removalPolicy: RemovalPolicy.DESTROY,
+    removalPolicy: logRemovalPolicy,
   });
   // Own role instead of the AWSLambdaBasicExecutionRole managed policy: logs
   // may go to this function's log group only.
@@ -171,6 +199,8 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       sid: 'ClaimAndBudget',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
+      // Message claims and sender budgets only: never the rate gate.
+      conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.budget),
     }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
@@ -193,10 +223,13 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
 
 function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {
   for (const statement of [
+    // No PutItem: the sender only moves existing items (and the gate's first UpdateItem creates it).
     new iam.PolicyStatement({
       sid: 'LedgerAndRateGate',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
+      // Message items and the rate gate only: never a sender's budget.
+      conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.gate),
     }),
     // A job whose rate slot is far away goes back to the queue with a delay.
     new iam.PolicyStatement({
@@ -212,6 +245,38 @@ function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {
   ]) {
     role.addToPrincipalPolicy(statement);
   }
+}
+
+function grantSweep(role: iam.Role, storage: Storage): void {
+  for (const statement of [
+    new iam.PolicyStatement({
+      sid: 'ReadOpenIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${storage.stateTable.tableArn}/index/${STATE_OPEN_INDEX}`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'MoveStuckMessages',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.message),
+    }),
+    new iam.PolicyStatement({
+      sid: 'RequeueJobs',
+      actions: ['sqs:SendMessage'],
+      resources: [storage.bounceQueue.queueArn],
+    }),
+  ]) {
+    role.addToPrincipalPolicy(statement);
+  }
+}
+
+/**
+ * Fences a statement to state-table items whose key starts with one of the
+ * prefixes (`msg#`, `budget#`, `gate#`): every partition key a request names
+ * must match (ForAllValues).
+ */
+function leadingKeys(...prefixes: string[]): Record<string, unknown> {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } };
 }
 
 /** Logical id of a construct's default CloudFormation resource, as cdk-nag names it. */

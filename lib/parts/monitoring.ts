@@ -28,6 +28,7 @@ export interface Monitoring {
 export interface Watched {
   readonly receiveFunction: lambda.IFunction;
   readonly sendFunction: lambda.IFunction;
+  readonly sweepFunction: lambda.IFunction;
   readonly bounceQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
 }
@@ -93,6 +94,7 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
   return [
     alarm('ReceiveErrorsAlarm', 'the receive function failed', w.receiveFunction.metricErrors({ period }), 0),
     alarm('SendErrorsAlarm', 'the send function failed', w.sendFunction.metricErrors({ period }), 0),
+    alarm('SweepErrorsAlarm', 'the sweep of stuck claims failed', w.sweepFunction.metricErrors({ period }), 0),
     alarm(
       'DeadLetterAlarm',
       'bounce jobs or receive invocations are in the dead-letter queue',
@@ -107,6 +109,12 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
     ),
     alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', bouncerMetric(MetricName.BouncesExpired), 0),
     alarm('InvalidRulesAlarm', 'rules in the rules table failed validation and are ignored', bouncerMetric(MetricName.InvalidRules), 0),
+    alarm(
+      'BouncesFailedAlarm',
+      'SES refused bounces (MessageRejected, access denied, unverified identity) or their retries ran out; they are not sent',
+      bouncerMetric(MetricName.BouncesFailed),
+      0,
+    ),
     alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', bouncerMetric(MetricName.BouncesUnknown), 0),
     alarm('MailReadFailedAlarm', 'stored mail that rules needed could not be read from S3', bouncerMetric(MetricName.MailReadFailed), 0),
   ];
@@ -144,6 +152,8 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.BouncesFailed),
         sum(MetricName.BouncesExpired),
         sum(MetricName.BouncesUnknown),
+        sum(MetricName.ClaimsRequeued),
+        sum(MetricName.RecipientsOverLimit),
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
         sum(MetricName.MailReadFailed),

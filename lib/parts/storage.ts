@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { RULES_PARTITION_KEY, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
 
@@ -73,6 +73,14 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
     partitionKey: { name: STATE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
     timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
     removalPolicy: s.dataRemovalPolicy,
+  });
+  // Sparse: only PENDING and SENDING messages carry the key, so the sweep
+  // reads what is stuck and never scans the table (issue 12, defect 3).
+  stateTable.addGlobalSecondaryIndex({
+    indexName: STATE_OPEN_INDEX,
+    partitionKey: { name: STATE_OPEN_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: STATE_OPEN_SORT_KEY, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.ALL,
   });
 
   const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
