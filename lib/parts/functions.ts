@@ -23,8 +23,9 @@ export const SERVICE_NAME = 'ses-bouncer';
 
 /**
  * Timeouts: SES waits 30 s for a RequestResponse answer. The sender starts a
- * job only while `sendReserveMs` (75 s with the default 20 s slot wait) of its
- * invocation remains, so its timeout must be well above that.
+ * job only while `sendReserveMs()` (73 s by default) of its invocation
+ * remains and ends it before the invocation's end less 5 s; a timeout well
+ * above the reserve leaves room for a full slot wait.
  */
 export const RECEIVE_TIMEOUT = Duration.seconds(25);
 export const SEND_TIMEOUT = Duration.seconds(120);
