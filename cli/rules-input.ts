@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { printable } from '../lambda/commons/printable';
 import { DEFAULT_PRIORITY, compileRules, type RuleCompilation } from '../lambda/domain/rules';
 import { CommandError } from './errors';
 import type { CliIo } from './io';
@@ -59,19 +60,19 @@ export function itemsOf(doc: unknown, source: string, single: boolean): unknown[
   throw new CommandError(`${source === '-' ? 'standard input' : JSON.stringify(source)} must hold ${what}`);
 }
 
-/** One line per problem: `<ruleId or item #n>  <field>: <reason>`. */
+/** One line per problem: `<ruleId or item #n>  <field>: <reason>`, control characters escaped. */
 export function issueLines(compilation: Pick<RuleCompilation, 'invalid'>): string[] {
   const lines: string[] = [];
   for (const bad of compilation.invalid) {
     const who = bad.ruleId !== undefined ? bad.ruleId : `item #${bad.index + 1} (no ruleId)`;
-    for (const e of bad.errors) lines.push(`${who}  ${e.field}: ${e.reason}`);
+    for (const e of bad.errors) lines.push(printable(`${who}  ${e.field}: ${e.reason}`));
   }
   return lines;
 }
 
 /** One line per warning (ignored attributes). */
 export function warningLines(compilation: Pick<RuleCompilation, 'warnings'>): string[] {
-  return compilation.warnings.map((w) => `${w.ruleId ?? '(no ruleId)'}  ${w.field}: ${w.reason}`);
+  return compilation.warnings.map((w) => printable(`${w.ruleId ?? '(no ruleId)'}  ${w.field}: ${w.reason}`));
 }
 
 /** Validates items exactly as the functions do when they load the table. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../../lambda/commons/errors';
+import { printable } from '../../lambda/commons/printable';
 import { envelopeSender } from '../../lambda/domain/event/ses-event';
 import type { SenderAuthPolicy } from '../../lambda/domain/model';
 import { compileRules, type RuleCompilation } from '../../lambda/domain/rules';
@@ -71,7 +72,7 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
     println(out, 'SendBounce request that would be sent:');
     println(out, JSON.stringify(r.sendBounceRequest, null, 2));
   } else if (r.requestError) {
-    println(out, `No SendBounce request: the send function would refuse it: ${r.requestError}`);
+    println(out, `No SendBounce request: the send function would refuse it: ${printable(r.requestError)}`);
   } else if (!r.recipients.some((p) => p.decision === 'bounce')) {
     println(out, 'No SendBounce request: no recipient is bounced.');
   } else {

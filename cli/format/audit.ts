@@ -34,7 +34,9 @@ export function auditLines(record: AuditRecord): string[] {
       const b = d.bounce;
       return [d.recipient, 'bounce', d.ruleId, b.bounceType, b.status, b.action, b.diagnosticCode ?? '-', b.explanation ?? '-'];
     }
-    return [d.recipient, d.action === 'allow' ? 'allow' : 'default (deliver)', d.action === 'allow' ? d.ruleId : '-', '-', '-', '-', '-', '-'];
+    if (d.action === 'allow') return [d.recipient, 'allow', d.ruleId, '-', '-', '-', '-', '-'];
+    const held = d.heldBy === undefined ? '-' : `bounce held by invalid rule ${d.heldBy}`;
+    return [d.recipient, 'default (deliver)', held, '-', '-', '-', '-', '-'];
   });
   return [
     ...renderFields(fields),

@@ -1,10 +1,12 @@
 import { MailNotFoundError, MailStoreError, MalformedMailError } from '../commons/errors';
 import { logger as defaultLogger, maskAddress } from '../commons/logger';
 import { MetricName, metrics as defaultMetrics, MetricUnit } from '../commons/metrics';
+import { sesCanBounce } from '../domain/bounce/build-request';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
 import { fitBounces } from '../domain/bounce/fit';
 import { GUARD_NEEDS, type CheckSender } from '../domain/guard';
 import type {
+  AttachmentFacts,
   GuardPolicy,
   GuardReason,
   GuardVerdict,
@@ -75,14 +77,12 @@ export interface ReceiveDeps {
  * - `skipped`: claimed as SKIPPED; the guard (or the sender budget) refused to bounce.
  * - `duplicate`: another invocation had claimed the message; `requeued` when its
  *   PENDING claim was old enough to suspect the job was never enqueued.
- * - `malformed-mail`: a rule needed the body and the MIME parser gave up; no bounce.
  */
 export type ReceiveOutcome =
   | { readonly kind: 'no-bounce' }
   | { readonly kind: 'queued'; readonly recipients: number }
   | { readonly kind: 'skipped'; readonly reasons: readonly GuardReason[] }
-  | { readonly kind: 'duplicate'; readonly state: BounceState; readonly requeued: boolean }
-  | { readonly kind: 'malformed-mail' };
+  | { readonly kind: 'duplicate'; readonly state: BounceState; readonly requeued: boolean };
 
 /** SES's answer for RequestResponse invocations. */
 export type Disposition = 'STOP_RULE_SET' | 'CONTINUE';
@@ -90,7 +90,7 @@ export type Disposition = 'STOP_RULE_SET' | 'CONTINUE';
 export interface ReceiveResult {
   readonly disposition: Disposition;
   readonly outcome: ReceiveOutcome;
-  /** One decision per envelope recipient; empty when the message could not be evaluated. */
+  /** One decision per envelope recipient. */
   readonly decisions: readonly RecipientDecision[];
 }
 
@@ -137,7 +137,16 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
 
   let decisions: RecipientDecision[];
   try {
-    facts = await enrich(deps.mail, facts, rules.needsFor(facts.recipients));
+    const needs = rules.needsFor(facts.recipients);
+    facts = await enrich(deps.mail, facts, needs);
+    if (facts.bodyUnparsed !== undefined) {
+      // Only the body's conditions are unknown: every other decision stands.
+      log.warn('stored message could not be parsed; attachment conditions are unknown', { messageId, error: facts.bodyUnparsed });
+      count(MetricName.MailUnparsed);
+    }
+    if (needs.headers && !facts.headersComplete) {
+      log.warn('header block cut at the read cap; conditions on headers it lacks are unknown', { messageId });
+    }
     decisions = rules.evaluate(facts, new Date(nowMs));
     for (const d of decisions) {
       log.info('recipient decision', {
@@ -151,11 +160,6 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     // The guard reads Auto-Submitted and Content-Type: it must see the whole block.
     facts = await enrich(deps.mail, facts, GUARD_NEEDS);
   } catch (err) {
-    if (err instanceof MalformedMailError) {
-      log.warn('stored message could not be parsed; not bouncing', { messageId, error: err.message });
-      countWith(metrics, MetricName.BouncesSkipped, 'reason', 'malformed-mail');
-      return { disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' }, decisions: [] };
-    }
     if (err instanceof MailStoreError) {
       const missing = err instanceof MailNotFoundError;
       log.error(missing ? 'stored message not found; not bouncing' : 'stored message could not be read; not bouncing', {
@@ -170,7 +174,9 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
 
   // What the job (SQS) and the audit item (DynamoDB) can carry; the rest is not bounced, and counted.
   const fitted = fitBounces(decisions);
-  const bounces: BouncedRecipient[] = [...fitted.bounced];
+  // SES bounces only ASCII addresses: the rest are recorded and counted, and never stop the others' bounce.
+  const bounces: BouncedRecipient[] = fitted.bounced.filter((b) => sesCanBounce(b.recipient));
+  const unbounceable = decisions.filter((d) => isBounce(d) && !sesCanBounce(d.recipient)).map((d) => d.recipient);
   if (fitted.unbounced.length > 0) {
     log.warn('too many recipients to bounce in one job; the rest are not bounced', {
       messageId,
@@ -180,7 +186,8 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     count(MetricName.RecipientsOverLimit, fitted.unbounced.length);
   }
   const disposition: Disposition = decisions.every(isBounce) ? 'STOP_RULE_SET' : 'CONTINUE';
-  const guard = deps.checkSender(facts, deps.policy);
+  const checked = deps.checkSender(facts, deps.policy);
+  const guard: GuardVerdict = bounces.length > 0 ? checked : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
   const nowIso = new Date(nowMs).toISOString();
   const audit: AuditRecord = {
     messageId,
@@ -192,6 +199,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
     attempts: 0,
+    ...(unbounceable.length > 0 ? { unbounceable } : {}),
     createdAt: nowIso,
     updatedAt: nowIso,
     expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
@@ -212,6 +220,13 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   }
 
   count(MetricName.RecipientsBounced, bounces.length);
+  if (unbounceable.length > 0) {
+    count(MetricName.RecipientsUnbounceable, unbounceable.length);
+    log.warn('recipients SES cannot bounce (non-ascii address); recorded in the audit item, not bounced', {
+      messageId,
+      recipients: unbounceable.map(mask),
+    });
+  }
   if (!guard.allowed) return skipped(guard, disposition);
 
   // After the claim, so that duplicates never spend a sender's budget.
@@ -264,26 +279,49 @@ export function jobFrom(record: AuditRecord): BounceJob {
     messageId: record.messageId,
     receivedAt: record.receivedAt,
     sender: record.sender,
-    recipients: record.decisions.filter(isBounce).map((d) => ({ recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce })),
+    recipients: bouncedRecipients(record.decisions),
   };
+}
+
+/** The bounce decisions SendBounce can carry, as job recipients. */
+function bouncedRecipients(decisions: readonly RecipientDecision[]): BouncedRecipient[] {
+  return decisions
+    .filter((d): d is Extract<RecipientDecision, { action: 'bounce' }> => isBounce(d) && sesCanBounce(d.recipient))
+    .map((d) => ({ recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce }));
 }
 
 /**
  * Fills in what `needs` asks for and the facts lack, reading the stored
  * message no more than that: the full header block only when the event's
  * copy was truncated, the size from metadata, attachments by streaming.
+ *
+ * What cannot be read completely stays unknown, never false: a header block
+ * cut at the read cap keeps `headersComplete: false`, and a body the MIME
+ * parser refuses leaves `attachments` unset with `bodyUnparsed` saying why,
+ * so only the conditions on the body become unknown.
  */
 export async function enrich(mail: MailStore, facts: MessageFacts, needs: MessageNeeds): Promise<MessageFacts> {
   const id = facts.messageId;
-  const [headers, sizeBytes, attachments] = await Promise.all([
+  const [block, sizeBytes, body] = await Promise.all([
     needs.headers && !facts.headersComplete ? mail.readHeaders(id) : undefined,
     needs.size && facts.sizeBytes === undefined ? mail.sizeOf(id) : undefined,
-    needs.body && facts.attachments === undefined ? mail.readAttachments(id) : undefined,
+    needs.body && facts.attachments === undefined && facts.bodyUnparsed === undefined ? readBody(mail, id) : undefined,
   ]);
   return {
     ...facts,
-    ...(headers ? { headers, headersComplete: true } : {}),
+    ...(block ? { headers: block.headers, headersComplete: block.complete } : {}),
     ...(sizeBytes !== undefined ? { sizeBytes } : {}),
-    ...(attachments ? { attachments } : {}),
+    ...(body && 'attachments' in body ? { attachments: body.attachments } : {}),
+    ...(body && 'refused' in body ? { bodyUnparsed: body.refused } : {}),
   };
+}
+
+/** Attachments, or why the MIME parser refused the message; store faults still throw. */
+async function readBody(mail: MailStore, id: string): Promise<{ attachments: AttachmentFacts[] } | { refused: string }> {
+  try {
+    return { attachments: await mail.readAttachments(id) };
+  } catch (err) {
+    if (err instanceof MalformedMailError) return { refused: err.message };
+    throw err;
+  }
 }

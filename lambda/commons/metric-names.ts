@@ -13,6 +13,8 @@ export const METRICS_NAMESPACE = 'SesBouncer';
 export const MetricName = {
   MessagesReceived: 'MessagesReceived',
   RecipientsBounced: 'RecipientsBounced',
+  /** Recipients a rule bounced that SendBounce cannot take (non-ASCII addresses); recorded in the audit item. */
+  RecipientsUnbounceable: 'RecipientsUnbounceable',
   BouncesQueued: 'BouncesQueued',
   BouncesSent: 'BouncesSent',
   /** Emitted with dimension `reason` = a GuardReason. */
@@ -23,6 +25,8 @@ export const MetricName = {
   BouncesUnknown: 'BouncesUnknown',
   /** The stored message could not be read (missing object, S3 error). */
   MailReadFailed: 'MailReadFailed',
+  /** The MIME parser refused a body a rule needed: its attachment conditions were unknown. */
+  MailUnparsed: 'MailUnparsed',
   SesThrottled: 'SesThrottled',
   /** Recipients a rule bounces but one job cannot carry (SQS and DynamoDB size limits): not bounced. */
   RecipientsOverLimit: 'RecipientsOverLimit',

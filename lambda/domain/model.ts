@@ -70,6 +70,12 @@ export interface MessageFacts {
   readonly sizeBytes?: number;
   /** Attachments, when the body was parsed. */
   readonly attachments?: readonly AttachmentFacts[];
+  /**
+   * Why the MIME parser refused the body, when a rule needed it: attachment
+   * conditions are then unknown (never false, never a bounce); nothing else
+   * about the message is affected.
+   */
+  readonly bodyUnparsed?: string;
 }
 
 /**
@@ -102,8 +108,12 @@ export interface BounceSpec {
 export type RecipientDecision =
   | { readonly recipient: string; readonly action: 'bounce'; readonly ruleId: string; readonly bounce: BounceSpec }
   | { readonly recipient: string; readonly action: 'allow'; readonly ruleId: string }
-  /** No rule matched: the configured default decided. */
-  | { readonly recipient: string; readonly action: 'default'; readonly defaultAction: 'deliver' };
+  /**
+   * No rule decided: the configured default. `heldBy` names the invalid rule
+   * item that held a bounce a valid rule asked for: while an item is invalid,
+   * no recipient it could cover is bounced.
+   */
+  | { readonly recipient: string; readonly action: 'default'; readonly defaultAction: 'deliver'; readonly heldBy?: string };
 
 /** Why the guard refused to bounce. Each skip has exactly one of these names. */
 export type GuardReason =
@@ -111,6 +121,9 @@ export type GuardReason =
   | 'mailer-daemon-sender'
   | 'delivery-report'
   | 'auto-submitted'
+  | 'headers-incomplete'
+  /** Every recipient to bounce is one SES cannot take (a non-ASCII address): nothing to send. */
+  | 'recipient-unbounceable'
   | 'spam-verdict'
   | 'virus-verdict'
   | 'sender-not-authenticated'

@@ -17,10 +17,20 @@ export interface RuleSource {
   current(): Promise<CompiledRules>;
 }
 
+/** A message's header fields as read from the stored object. */
+export interface HeaderBlock {
+  readonly headers: MailHeader[];
+  /**
+   * False when the block was cut (no blank line within the read cap): a
+   * header past the cut may exist, so its absence proves nothing.
+   */
+  readonly complete: boolean;
+}
+
 /** The raw message that the receipt rule's S3 action stored. */
 export interface MailStore {
-  /** The full header block, read with a ranged GET of the object's first bytes. */
-  readHeaders(messageId: string): Promise<MailHeader[]>;
+  /** The header block, read with ranged GETs of the object's first bytes up to a cap. */
+  readHeaders(messageId: string): Promise<HeaderBlock>;
   /** Object size in bytes, from its metadata. */
   sizeOf(messageId: string): Promise<number>;
   /** Attachments' names, types and sizes, streaming the body; content is discarded. */
@@ -76,6 +86,11 @@ export interface AuditRecord {
   readonly attempts: number;
   readonly sesBounceMessageId?: string;
   readonly lastError?: string;
+  /**
+   * Recipients a rule bounced that SendBounce cannot take (non-ASCII
+   * addresses, SES has no SMTPUTF8): recorded here and counted, not in the job.
+   */
+  readonly unbounceable?: readonly string[];
   readonly createdAt: string;
   readonly updatedAt: string;
   /** Epoch seconds, DynamoDB TTL attribute. */

@@ -108,7 +108,12 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
       3600,
     ),
     alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', bouncerMetric(MetricName.BouncesExpired), 0),
-    alarm('InvalidRulesAlarm', 'rules in the rules table failed validation and are ignored', bouncerMetric(MetricName.InvalidRules), 0),
+    alarm(
+      'InvalidRulesAlarm',
+      'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
+      bouncerMetric(MetricName.InvalidRules),
+      0,
+    ),
     alarm(
       'BouncesFailedAlarm',
       'SES refused bounces (MessageRejected, access denied, unverified identity) or their retries ran out; they are not sent',

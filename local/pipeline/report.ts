@@ -3,12 +3,13 @@
  * receive handler has decided, one per message when the send handler has run.
  * Pure formatting over what the pipeline recorded (decisions, audit item).
  */
+import { printable } from '../../lambda/commons/printable';
 import type { RecipientDecision } from '../../lambda/domain/model';
 import type { AuditRecord } from '../../lambda/ports';
 
 
 function shortId(messageId: string): string {
-  return messageId.length > 12 ? `${messageId.slice(0, 12)}…` : messageId;
+  return printable(messageId.length > 12 ? `${messageId.slice(0, 12)}…` : messageId);
 }
 
 function guardText(audit: AuditRecord | undefined, bounced: boolean): string {
@@ -20,11 +21,18 @@ function decisionText(d: RecipientDecision): string {
   return d.action === 'default' ? 'deliver' : d.action;
 }
 
+function ruleText(d: RecipientDecision): string {
+  if (d.action !== 'default') return d.ruleId;
+  return d.heldBy === undefined ? '(no rule)' : `(bounce held by invalid rule ${d.heldBy})`;
+}
+
 /**
  * Lines for one received message: `receive <id> <sender> -> <recipient>
  * decision=… rule=… guard=… state=…`. The guard and state belong to the
  * message's audit item and show only on bounced recipients; a message without
- * any bounce decision has no audit item.
+ * any bounce decision has no audit item. Sender, recipients and rule ids come
+ * from the mail and the rules table: their control characters are escaped, so
+ * one can never forge a line.
  */
 export function receiveLines(input: {
   readonly messageId: string;
@@ -35,9 +43,10 @@ export function receiveLines(input: {
   const sender = input.sender === '' ? '<>' : input.sender;
   return input.decisions.map((d) => {
     const bounced = d.action === 'bounce';
-    const rule = d.action === 'default' ? '(no rule)' : d.ruleId;
     const state = bounced ? (input.audit?.state ?? '-') : '-';
-    return `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${rule} guard=${guardText(input.audit, bounced)} state=${state}`;
+    return printable(
+      `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${ruleText(d)} guard=${guardText(input.audit, bounced)} state=${state}`,
+    );
   });
 }
 
@@ -49,6 +58,6 @@ export function sendLine(input: { readonly messageId: string; readonly audit?: A
   if (a?.lastError) parts.push(`error=${JSON.stringify(a.lastError)}`);
   if (input.dsnFile) parts.push(`dsn=${input.dsnFile}`);
   if (input.deadLettered) parts.push('dead-lettered');
-  return parts.join(' ');
+  return printable(parts.join(' '));
 }
 

@@ -94,6 +94,31 @@ describe('pipeline (receive → queue → send)', () => {
     });
   });
 
+  describe('defect 10: a recipient SES cannot take', () => {
+    it('bounces former@ and records and counts jürgen@ when one message goes to both', async () => {
+      const rig = await PipelineRig.start({ consumers: 1 });
+      try {
+        await rig.putRule(bounceRule('bounce-all', ['example.com']));
+        const event = await rig.arrive({ recipients: ['former@example.com', 'jürgen@example.com'] });
+        await rig.receive(event);
+        await rig.drain();
+
+        const calls = rig.callsFor(idOf(event));
+        expect(calls).toHaveLength(1);
+        expect(calls[0].outcome.kind).toBe('accepted');
+        expect(calls[0].params['BouncedRecipientInfoList.member.1.Recipient']).toBe('former@example.com');
+        expect(Object.keys(calls[0].params).filter((k) => k.startsWith('BouncedRecipientInfoList.member.2'))).toEqual([]);
+        const audit = await rig.audit(idOf(event));
+        expect(audit).toMatchObject({ state: 'SENT', unbounceable: ['jürgen@example.com'] });
+        expect(audit?.decisions.map((d) => d.action)).toEqual(['bounce', 'bounce']);
+        expect(rig.metrics.get(MetricName.RecipientsUnbounceable)).toBe(1);
+        expect(rig.metrics.get(MetricName.BouncesFailed)).toBe(0);
+      } finally {
+        await rig.close();
+      }
+    });
+  });
+
   describe('at-least-once queue', () => {
     it('sends one SendBounce per message when every job is delivered three times to two concurrent consumers', async () => {
       const rig = await PipelineRig.start({ consumers: 2, redeliveries: 2 });

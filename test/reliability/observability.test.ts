@@ -263,7 +263,7 @@ describe('observability', () => {
     it('logs why each message was not bounced: guard reason, parse failure, missing object, expiry, rejection', () => {
       const by = (id: string) => logs().filter((l) => l.messageId === id).map((l) => l.message);
       expect(logs().find((l) => l.messageId === ids.autoReply && l.message === 'bounce skipped')).toMatchObject({ reasons: ['auto-submitted'] });
-      expect(by(ids.malformed)).toContain('stored message could not be parsed; not bouncing');
+      expect(by(ids.malformed)).toContain('stored message could not be parsed; attachment conditions are unknown');
       expect(by(ids.missing)).toContain('stored message not found; not bouncing');
       expect(by(ids.expired)).toContain('bounce expired: past the 24 h SendBounce window');
       expect(by(ids.rejected)).toContain('bounce failed');
@@ -321,10 +321,11 @@ describe('observability', () => {
       }
     });
 
-    it('counts skipped bounces with a reason dimension per guard reason or parse failure', () => {
+    it('counts skipped bounces with a reason dimension per guard reason, and a body the parser refused apart', () => {
       const skipped = emf().filter((d) => metricsIn(d).names.includes(MetricName.BouncesSkipped));
       for (const doc of skipped) expect(metricsIn(doc).dimensions.flat()).toContain('reason');
-      expect(skipped.map((d) => d.reason).sort()).toEqual(['auto-submitted', 'malformed-mail']);
+      expect(skipped.map((d) => d.reason).sort()).toEqual(['auto-submitted']);
+      expect(emf().filter((d) => metricsIn(d).names.includes(MetricName.MailUnparsed))).toHaveLength(1);
     });
 
     it('counts values that match what happened', () => {

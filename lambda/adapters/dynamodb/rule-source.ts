@@ -15,7 +15,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { SesBouncerError } from '../../commons/errors';
 import { logger as defaultLogger } from '../../commons/logger';
 import { MetricName, MetricUnit, metrics as defaultMetrics } from '../../commons/metrics';
-import { compileRules, type CompiledRules, type InvalidRule, type RuleCompilation } from '../../domain/rules';
+import { compileRules, describeHold, type CompiledRules, type InvalidRule, type RuleCompilation } from '../../domain/rules';
 import type { RuleSource } from '../../ports';
 
 /** No rules can be served: the first load failed, or the last good one is older than `maxStaleMs`. */
@@ -181,8 +181,7 @@ export class DynamoDbRuleSource implements RuleSource {
     let compilation: RuleCompilation;
     try {
       const { plain, unreadable } = await scanAll(this.options.client, this.options.tableName);
-      const compiled = compileRules(plain);
-      compilation = unreadable.length ? { ...compiled, invalid: [...compiled.invalid, ...unreadable] } : compiled;
+      compilation = compileRules(plain, unreadable);
     } catch (error) {
       return this.serveStale(error, startedAt);
     }
@@ -214,6 +213,8 @@ export class DynamoDbRuleSource implements RuleSource {
       this.log.warn('invalid rule skipped', {
         ruleId: bad.ruleId ?? `(item ${bad.index} without ruleId)`,
         problems: bad.errors.map((e) => `${e.field}: ${e.reason}`),
+        // Why InvalidRules pages: until the item is fixed, these recipients get no bounce.
+        holdsBouncesFor: describeHold(bad),
       });
     }
     for (const w of c.warnings) this.log.warn('rule attribute ignored', { ruleId: w.ruleId, field: w.field, reason: w.reason });

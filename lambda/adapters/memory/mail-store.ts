@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { MailNotFoundError } from '../../commons/errors';
-import type { AttachmentFacts, MailHeader } from '../../domain/model';
-import type { MailStore } from '../../ports';
+import type { AttachmentFacts } from '../../domain/model';
+import type { HeaderBlock, MailStore } from '../../ports';
 import { scanAttachments } from '../s3/attachment-scan';
-import { headersFromPrefix } from '../s3/header-block';
+import { headerBlockFromPrefix } from '../s3/header-block';
 
 /** One call made to the store, for tests that assert what was (not) read. */
 export interface MailStoreCall {
@@ -20,14 +20,19 @@ export class MemoryMailStore implements MailStore {
   private readonly messages = new Map<string, Buffer>();
   readonly calls: MailStoreCall[] = [];
 
+  /** @param headerCapBytes most bytes read for the header block (the S3 store's default) */
+  constructor(private readonly headerCapBytes = 1024 * 1024) {}
+
   /** Stores a raw message under its SES message id. */
   put(messageId: string, raw: Buffer | string): this {
     this.messages.set(messageId, Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
     return this;
   }
 
-  async readHeaders(messageId: string): Promise<MailHeader[]> {
-    return headersFromPrefix(this.raw('readHeaders', messageId), true);
+  /** The header block within the first `headerCapBytes`, like the S3 store's cap. */
+  async readHeaders(messageId: string): Promise<HeaderBlock> {
+    const raw = this.raw('readHeaders', messageId);
+    return headerBlockFromPrefix(raw.subarray(0, this.headerCapBytes), raw.length <= this.headerCapBytes);
   }
 
   async sizeOf(messageId: string): Promise<number> {

@@ -1,4 +1,5 @@
 import type { MailHeader } from '../../domain/model';
+import type { HeaderBlock } from '../../ports';
 
 /**
  * Reading the header block of a raw RFC 5322 message from its first bytes.
@@ -64,15 +65,24 @@ export function parseHeaderBlock(text: string, complete = true): MailHeader[] {
 }
 
 /**
- * Header fields from the first bytes of a message.
+ * Header fields from the first bytes of a message, and whether they are the
+ * whole block: false when the bytes end before the blank line and are not
+ * the whole object (a block cut at the read cap). A rule must not read a
+ * header's absence from an incomplete block.
  *
  * @param wholeObject true when `bytes` is the entire stored object: a message
  *   without a body then has its header block end at the end of the bytes
  */
-export function headersFromPrefix(bytes: Uint8Array, wholeObject: boolean): MailHeader[] {
+export function headerBlockFromPrefix(bytes: Uint8Array, wholeObject: boolean): HeaderBlock {
   const end = findHeaderEnd(bytes);
   const block = end >= 0 ? bytes.subarray(0, end) : bytes;
   // UTF-8 because RFC 6532 allows it in header values; anything else is left as the decoder renders it.
   const text = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('utf8');
-  return parseHeaderBlock(text, end >= 0 || wholeObject);
+  const complete = end >= 0 || wholeObject;
+  return { headers: parseHeaderBlock(text, complete), complete };
+}
+
+/** The header fields of {@link headerBlockFromPrefix}, for callers that know the bytes hold the whole block. */
+export function headersFromPrefix(bytes: Uint8Array, wholeObject: boolean): MailHeader[] {
+  return headerBlockFromPrefix(bytes, wholeObject).headers;
 }

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MailNotFoundError, MailStoreError, MalformedMailError } from '../../commons/errors';
-import type { AttachmentFacts, MailHeader } from '../../domain/model';
-import type { MailStore } from '../../ports';
+import type { AttachmentFacts } from '../../domain/model';
+import type { HeaderBlock, MailStore } from '../../ports';
 import { scanAttachments } from './attachment-scan';
-import { findHeaderEnd, headersFromPrefix } from './header-block';
+import { findHeaderEnd, headerBlockFromPrefix } from './header-block';
 
 export interface S3MailStoreOptions {
   readonly client: S3Client;
@@ -56,9 +56,9 @@ export class S3MailStore implements MailStore {
   /**
    * Reads the first bytes of the object and parses the header block. When
    * the first read holds no blank line, reads on (doubling) up to the cap,
-   * then uses the complete lines it has.
+   * then uses the complete lines it has and reports the block incomplete.
    */
-  async readHeaders(messageId: string): Promise<MailHeader[]> {
+  async readHeaders(messageId: string): Promise<HeaderBlock> {
     const key = this.keyOf(messageId);
     const chunks: Uint8Array[] = [];
     let read = 0;
@@ -70,7 +70,7 @@ export class S3MailStore implements MailStore {
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       const wholeObject = part.total === undefined || read >= part.total || part.bytes.length < want;
       if (findHeaderEnd(bytes) >= 0 || wholeObject || read >= this.headerCapBytes) {
-        return headersFromPrefix(bytes, wholeObject);
+        return headerBlockFromPrefix(bytes, wholeObject);
       }
       want = Math.min(read, this.headerCapBytes - read);
     }

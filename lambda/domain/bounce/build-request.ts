@@ -25,6 +25,16 @@ const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z
 const BOUNCE_STATUS = /^[45]\.\d{1,3}\.\d{1,3}$/;
 const DIAGNOSTIC_TYPE = /^[A-Za-z][A-Za-z0-9-]*;/;
 
+/**
+ * True when SendBounce can take the address as a bounced recipient: 7-bit
+ * ASCII dot-atom local part and host name. SES does not support SMTPUTF8, so
+ * `jürgen@example.com` (or a quoted local part) can be received but never
+ * bounced; such recipients are recorded instead, and the rest still bounced.
+ */
+export function sesCanBounce(address: string): boolean {
+  return ADDRESS.test(oneLine(address));
+}
+
 /** Replaces every run of CR/LF with one space and trims: header injection is impossible after this. */
 export function oneLine(value: string): string {
   return value.replace(/[\r\n]+/g, ' ').trim();
@@ -39,6 +49,9 @@ export function oneLine(value: string): string {
  * - `Explanation` is the first bounced recipient's rule explanation; when no
  *   rule has one it is left out and SES writes its own.
  * - A recipient listed twice is bounced once (the first decision wins).
+ * - A recipient SES cannot take ({@link sesCanBounce}: non-ASCII, quoted) is
+ *   left out, so one such address never stops the others' bounce; the
+ *   receive side records and counts them. Only a job with none left fails.
  * - `FinalRecipient` is the bare address (SES adds `rfc822;`).
  *
  * Throws {@link InvalidBounceRequestError} naming the field and the bad value.
@@ -62,7 +75,7 @@ export function buildBounceRequest(job: BounceJob, settings: BounceRequestSettin
   job.recipients.forEach((entry, i) => {
     const field = `BouncedRecipientInfoList.${i + 1}`;
     const recipient = oneLine(entry.recipient);
-    if (!ADDRESS.test(recipient)) invalid(`${field}.Recipient`, entry.recipient, 'must be an ascii address');
+    if (!ADDRESS.test(recipient)) return;
     if (seen.has(recipient.toLowerCase())) return;
     seen.add(recipient.toLowerCase());
     const status = oneLine(entry.bounce.status);
@@ -84,6 +97,10 @@ export function buildBounceRequest(job: BounceJob, settings: BounceRequestSettin
       if (text !== '') explanation = text;
     }
   });
+
+  if (infos.length === 0) {
+    invalid('BouncedRecipientInfoList', job.recipients.map((r) => r.recipient).join(', '), 'has no recipient SES can take (SES bounces only ascii addresses)');
+  }
 
   return {
     OriginalMessageId: originalMessageId,

@@ -3,7 +3,8 @@
  * sender receive a bounce at all? Every reason that applies is reported, not
  * only the first, so the decision record shows the whole picture.
  *
- * Deliberately NOT a reason: `Precedence: bulk|junk|list` and `List-Id`.
+ * Deliberately NOT a reason (decided in issue 12, pinned by tests):
+ * `Precedence: bulk|junk|list` and `List-Id`.
  * RFC 3834 asks auto-responders to stay quiet for such mail, but a bounce is a
  * delivery status notification, which RFC 5321 §6.1 and RFC 3464 expect for
  * undeliverable mail whatever its precedence (list servers rely on bounces to
@@ -58,10 +59,22 @@ export const checkSender: CheckSender = (facts: MessageFacts, policy: GuardPolic
   if (isReport) reasons.push('delivery-report');
 
   // Present and anything but "no" (RFC 3834 §5); an empty value is not "no".
-  if (valuesOf(facts, 'auto-submitted').some((v) => keyword(v) !== 'no')) reasons.push('auto-submitted');
+  // X-Autoreply / X-Autorespond are the non-standard marks of older auto-responders: present at all means automatic.
+  if (
+    valuesOf(facts, 'auto-submitted').some((v) => keyword(v) !== 'no') ||
+    valuesOf(facts, 'x-autoreply').length > 0 ||
+    valuesOf(facts, 'x-autorespond').length > 0
+  ) {
+    reasons.push('auto-submitted');
+  }
 
-  if (facts.verdicts.spam === 'FAIL') reasons.push('spam-verdict');
-  if (facts.verdicts.virus === 'FAIL') reasons.push('virus-verdict');
+  // A block cut at the read cap may hide Auto-Submitted or a report Content-Type past the cut.
+  if (!facts.headersComplete) reasons.push('headers-incomplete');
+
+  // A scan that could not finish (PROCESSING_FAILED) is unknown, and unknown never bounces.
+  // DISABLED is the operator's choice to scan nothing: it does not refuse.
+  if (facts.verdicts.spam === 'FAIL' || facts.verdicts.spam === 'PROCESSING_FAILED') reasons.push('spam-verdict');
+  if (facts.verdicts.virus === 'FAIL' || facts.verdicts.virus === 'PROCESSING_FAILED') reasons.push('virus-verdict');
 
   const spfPass = facts.verdicts.spf === 'PASS';
   const authenticated =

@@ -20,7 +20,22 @@ export interface InvalidRule {
   /** Position of the item in the input. */
   readonly index: number;
   readonly errors: readonly RuleIssue[];
+  /**
+   * Recipient patterns the item could cover; absent when its `recipients`
+   * cannot be read, so it could cover anyone. While the item is invalid no
+   * recipient it could cover is bounced: it might have been an `allow` rule,
+   * or a bounce rule someone meant to disable.
+   */
+  readonly covers?: readonly AddressPattern[];
 }
+
+/** Who an invalid item holds bounces for, in words for logs and the CLI. */
+export function describeHold(invalid: InvalidRule): string {
+  return invalid.covers ? invalid.covers.map((p) => p.source).join(', ') : 'every recipient (its recipients cannot be read)';
+}
+
+/** Name of an invalid item in a decision: its ruleId, else its position. */
+const nameOf = (invalid: InvalidRule): string => invalid.ruleId ?? `(item ${invalid.index} without ruleId)`;
 
 /** The outcome of compiling one load of items. */
 export interface RuleCompilation {
@@ -76,8 +91,17 @@ class RuleIndex implements CompiledRules {
   private readonly wildcard: PatternEntry[] = [];
   private readonly needs: readonly MessageNeeds[];
   private readonly unconditional: readonly boolean[];
+  /** Invalid items that hold every bounce; the first names the hold. */
+  private readonly holdsAll?: string;
+  private readonly holds: readonly { readonly by: string; readonly pattern: AddressPattern }[];
 
-  constructor(private readonly rules: readonly Rule[]) {
+  constructor(
+    private readonly rules: readonly Rule[],
+    invalid: readonly InvalidRule[] = [],
+  ) {
+    const coversAnyone = invalid.find((i) => !i.covers);
+    this.holdsAll = coversAnyone && nameOf(coversAnyone);
+    this.holds = invalid.flatMap((i) => (i.covers ?? []).map((pattern) => ({ by: nameOf(i), pattern })));
     rules.forEach((rule, ordinal) => {
       for (const pattern of rule.recipients) {
         switch (pattern.kind) {
@@ -164,21 +188,35 @@ class RuleIndex implements CompiledRules {
         continue;
       }
       if (truth === TRUE) {
-        return rule.action === 'bounce'
-          ? { recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! }
-          : { recipient, action: 'allow', ruleId: rule.ruleId };
+        if (rule.action === 'allow') return { recipient, action: 'allow', ruleId: rule.ruleId };
+        const heldBy = this.heldBy(recipient);
+        if (heldBy !== undefined) return { recipient, action: 'default', defaultAction: 'deliver', heldBy };
+        return { recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! };
       }
     }
     return { recipient, action: 'default', defaultAction: 'deliver' };
+  }
+
+  /** The invalid item that could cover this recipient, if any: its bounce is held. Only asked for bounces. */
+  private heldBy(recipient: string): string | undefined {
+    if (this.holdsAll !== undefined) return this.holdsAll;
+    if (this.holds.length === 0) return undefined;
+    const address = parseAddress(recipient);
+    // An address a pattern cannot parse could be anything: held too.
+    if (address.address === '' || address.domain === '') return this.holds[0].by;
+    for (const h of this.holds) if (matchesAddress(h.pattern, address)) return h.by;
+    return undefined;
   }
 }
 
 /**
  * Validates and indexes items (unmarshalled DynamoDB items or plain JSON).
- * Invalid items are skipped and reported; a duplicate ruleId keeps the first
- * item and reports the others.
+ * Invalid items are skipped and reported, and hold the bounces of every
+ * recipient they could cover; a duplicate ruleId keeps the first item and
+ * reports (and holds for) the others. `unreadable` are items the caller could
+ * not even turn into plain data (they hold every bounce).
  */
-export function compileRules(items: Iterable<unknown>): RuleCompilation {
+export function compileRules(items: Iterable<unknown>, unreadable: readonly InvalidRule[] = []): RuleCompilation {
   const valid: Rule[] = [];
   const invalid: InvalidRule[] = [];
   const warnings: RuleIssue[] = [];
@@ -189,10 +227,20 @@ export function compileRules(items: Iterable<unknown>): RuleCompilation {
     const result = parseRule(item);
     warnings.push(...result.warnings);
     if (!result.ok) {
-      invalid.push({ ...(result.ruleId !== undefined ? { ruleId: result.ruleId } : {}), index, errors: result.errors });
+      invalid.push({
+        ...(result.ruleId !== undefined ? { ruleId: result.ruleId } : {}),
+        index,
+        errors: result.errors,
+        ...(result.covers ? { covers: result.covers } : {}),
+      });
     } else if (seen.has(result.rule.ruleId)) {
       const ruleId = result.rule.ruleId;
-      invalid.push({ ruleId, index, errors: [{ ruleId, field: 'ruleId', reason: `duplicate ruleId ${JSON.stringify(ruleId)}` }] });
+      invalid.push({
+        ruleId,
+        index,
+        errors: [{ ruleId, field: 'ruleId', reason: `duplicate ruleId ${JSON.stringify(ruleId)}` }],
+        covers: result.rule.recipients,
+      });
     } else {
       seen.add(result.rule.ruleId);
       if (result.rule.enabled) valid.push(result.rule);
@@ -201,7 +249,8 @@ export function compileRules(items: Iterable<unknown>): RuleCompilation {
     index++;
   }
   valid.sort(byPriorityThenId);
-  return { rules: new RuleIndex(valid), invalid, warnings, disabled };
+  invalid.push(...unreadable);
+  return { rules: new RuleIndex(valid, invalid), invalid, warnings, disabled };
 }
 
 /** An index with no rules: every recipient gets the default. */

@@ -14,10 +14,11 @@ export interface CompiledRules {
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
 
-export { compileRules, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
+export { compileRules, describeHold, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
 export {
   DEFAULT_PRIORITY,
   DEFAULT_STATUS,
+  NOTES_FIELD,
   RULE_FIELDS,
   parseRule,
   type HeaderCondition,

@@ -14,6 +14,8 @@
  * and a pattern of m characters — linear in the input, whatever the pattern.
  */
 
+import { getDomain } from 'tldts';
+
 /** Longest pattern accepted; keeps the per-character work of matching small and bounded. */
 export const MAX_PATTERN_LENGTH = 512;
 
@@ -236,6 +238,17 @@ export interface ParsedAddress {
 
 const BATV = /^prvs=[0-9a-z]+=(.+)$/;
 
+/**
+ * The content of an RFC 5321 quoted local part (`"mailer-daemon"` is
+ * `mailer-daemon`, `"a\\"b"` is `a"b`); other local parts unchanged. The
+ * two name the same mailbox, so the guard, the budget and the rules must see
+ * the same local part. A string that only starts with a quote is left alone.
+ */
+function unquoteLocal(local: string): string {
+  if (local.length < 2 || local.charCodeAt(0) !== 34 /* " */ || local.charCodeAt(local.length - 1) !== 34) return local;
+  return local.slice(1, -1).replace(/\\(.)/g, '$1');
+}
+
 function stripPlus(local: string): string {
   const plus = local.indexOf('+');
   return plus > 0 ? local.slice(0, plus) : local;
@@ -245,7 +258,7 @@ function stripPlus(local: string): string {
 export function parseAddress(raw: string): ParsedAddress {
   const lower = raw.trim().toLowerCase().replace(/^<(.*)>$/, '$1');
   const at = lower.lastIndexOf('@');
-  const local = at >= 0 ? lower.slice(0, at) : lower;
+  const local = unquoteLocal(at >= 0 ? lower.slice(0, at) : lower);
   let domain = at >= 0 ? lower.slice(at + 1) : '';
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
   const locals = [local];
@@ -260,13 +273,23 @@ export function parseAddress(raw: string): ParsedAddress {
 }
 
 /**
- * The address a sender budget counts: lower-case, BATV wrapper and `+tag`
- * removed, so a forger cannot dodge the per-address budget by varying them.
+ * The address a sender budget counts: lower-case, quotes, BATV wrapper and
+ * `+tag` removed, so a forger cannot dodge the per-address budget by varying
+ * them. `domain` is the registrable domain (Public Suffix List, ICANN section:
+ * `a.b.example.co.uk` counts as `example.co.uk`), so 60 forged senders on 60
+ * subdomains of one victim share that victim's domain budget; a domain the
+ * list cannot place (an address literal, a bare name) counts as itself.
  */
 export function budgetAddress(raw: string): { address: string; domain: string } {
   const a = parseAddress(raw);
   const local = stripPlus(a.locals[a.locals.length - 1]);
-  return { address: a.domain ? `${local}@${a.domain}` : local, domain: a.domain };
+  return { address: a.domain ? `${local}@${a.domain}` : local, domain: registrableDomain(a.domain) };
+}
+
+/** The registrable domain of a (lower-case) host name, or the name itself when the list cannot place it. */
+export function registrableDomain(domain: string): string {
+  if (domain === '') return domain;
+  return getDomain(domain, { allowPrivateDomains: false, validateHostname: false }) ?? domain;
 }
 
 /** True when the address matches the pattern (the empty sender matches nothing). */

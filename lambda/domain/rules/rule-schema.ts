@@ -6,6 +6,7 @@
  * problems naming the ruleId and the field, so one bad item never stops the
  * others. docs/rules.md is the reference for operators.
  */
+import { UNSAFE_TEXT } from '../../commons/printable';
 import * as z from '../../commons/zod';
 import {
   BOUNCE_TYPES,
@@ -79,7 +80,19 @@ export interface RuleIssue {
 
 export type RuleParseResult =
   | { readonly ok: true; readonly rule: Rule; readonly warnings: readonly RuleIssue[] }
-  | { readonly ok: false; readonly ruleId?: string; readonly errors: readonly RuleIssue[]; readonly warnings: readonly RuleIssue[] };
+  | {
+      readonly ok: false;
+      readonly ruleId?: string;
+      readonly errors: readonly RuleIssue[];
+      readonly warnings: readonly RuleIssue[];
+      /**
+       * The recipients the item could have been meant for, read from its
+       * `recipients` when every entry is a valid pattern; undefined when they
+       * cannot be read, so it could cover anyone. No bounce goes to them
+       * while the item is invalid (see compile.ts).
+       */
+      readonly covers?: readonly AddressPattern[];
+    };
 
 /** Every attribute a rule item may have. */
 export const RULE_FIELDS = [
@@ -104,7 +117,17 @@ export const RULE_FIELDS = [
   'status',
   'diagnosticCode',
   'explanation',
+  'notes',
 ] as const;
+
+/**
+ * The one attribute for people's notes (ticket numbers, owners, history):
+ * any DynamoDB type, never evaluated, never refused. Every other attribute
+ * the schema does not know is refused, because a condition the bouncer
+ * ignores (`disabled`, `until`, `maxSize`) makes a rule bounce more than its
+ * author meant.
+ */
+export const NOTES_FIELD = 'notes';
 
 const BOUNCE_FIELDS = ['bounceType', 'status', 'diagnosticCode', 'explanation'] as const;
 
@@ -118,6 +141,21 @@ const toList = (v: unknown): unknown => {
   if (v === null) return undefined;
   if (v instanceof Set) return [...v];
   if (typeof v === 'string') return [v];
+  return v;
+};
+
+/**
+ * `enabled` typed in the DynamoDB console as the string "true" or "false"
+ * (any case, surrounding blanks ignored) is read as the boolean: nothing else
+ * could be meant. Other strings ("yes", "1") stay refused.
+ */
+const toBoolean = (v: unknown): unknown => {
+  if (v === null) return undefined;
+  if (typeof v === 'string') {
+    const word = v.trim().toLowerCase();
+    if (word === 'true') return true;
+    if (word === 'false') return false;
+  }
   return v;
 };
 
@@ -161,10 +199,13 @@ function addIssue(ctx: z.core.ParsePayload, message: string, path: PropertyKey[]
 /** An optional attribute; DynamoDB NULL counts as absent. */
 const optional = <T extends z.core.SomeType>(schema: T) => preprocess(nullToUndefined, z.optional(schema));
 
+/** Why text bound for logs, terminals and DSNs is refused (CR/LF would forge lines, ESC rewrite screens, NUL cut strings). */
+const CONTROL_REASON = 'must not contain control characters (CR, LF, NUL, TAB, VT, FF, ESC, DEL, C1, U+2028/U+2029 or bidi controls)';
+
 const oneLine = (max: number) =>
   z.string().check(
     z.maxLength(max, `must be at most ${max} characters`),
-    z.refine((s: string) => !/[\r\n]/.test(s), 'must not contain CR or LF'),
+    z.refine((s: string) => !UNSAFE_TEXT.test(s), CONTROL_REASON),
   );
 
 const listOf = (required?: string) =>
@@ -277,8 +318,12 @@ const verdictConditions = z.pipe(
 const itemSchema = z.object({
   ruleId: z
     .string({ error: 'is required and must be a string' })
-    .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`)),
-  enabled: optional(z.boolean({ error: 'must be a boolean (true or false)' })),
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(MAX_RULE_ID_LENGTH, `must be at most ${MAX_RULE_ID_LENGTH} characters`),
+      z.refine((s: string) => !UNSAFE_TEXT.test(s), CONTROL_REASON),
+    ),
+  enabled: optional(preprocess(toBoolean, z.boolean({ error: 'must be a boolean (true or false), or the string "true" or "false"' }))),
   // Non-finite numbers already fail the number type itself ('must be a number'); classic's .finite() was a no-op.
   priority: optional(preprocess(toNumber, z.number({ error: 'must be a number' }))),
   description: optional(oneLine(MAX_DESCRIPTION_LENGTH)),
@@ -360,7 +405,7 @@ function fastGlobs(v: unknown): Fast<Glob[]> {
 }
 
 function fastOneLine(v: unknown, max: number): Fast<string> {
-  return typeof v === 'string' && v.length <= max && !/[\r\n]/.test(v) ? v : BAIL;
+  return typeof v === 'string' && v.length <= max && !UNSAFE_TEXT.test(v) ? v : BAIL;
 }
 
 function fastInstant(v: unknown): Fast<number> {
@@ -389,8 +434,9 @@ function opt<T>(v: unknown, check: (v: unknown) => Fast<T>): Fast<T | undefined>
  */
 function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   const { ruleId } = r;
-  if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH) return BAIL;
-  if (!absent(r.enabled) && typeof r.enabled !== 'boolean') return BAIL;
+  if (typeof ruleId !== 'string' || ruleId.length === 0 || ruleId.length > MAX_RULE_ID_LENGTH || UNSAFE_TEXT.test(ruleId)) return BAIL;
+  const enabled = toBoolean(r.enabled);
+  if (enabled !== undefined && typeof enabled !== 'boolean') return BAIL;
   const priority = opt(r.priority, (v) => {
     const n = toNumber(v);
     return typeof n === 'number' && Number.isFinite(n) ? n : BAIL;
@@ -419,7 +465,7 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   if (values.includes(BAIL)) return BAIL;
   return {
     ruleId,
-    enabled: absent(r.enabled) ? undefined : (r.enabled as boolean),
+    enabled,
     priority,
     description,
     activeFrom,
@@ -457,26 +503,84 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * Known field an unknown attribute was probably meant to be. A misspelt
- * condition (`sender`, `Subject`) would otherwise be ignored and the rule would
- * match more mail than its author meant, so such items are refused.
+ * Words people use for a rule attribute, by lower-cased name without
+ * separators. Each maps to the attribute(s) meant, with a hint when the value
+ * changes too (`disabled: true` is `enabled: false`).
  */
-function likelyTypoOf(name: string): string | undefined {
-  const lower = name.toLowerCase();
+const SYNONYMS: Readonly<Record<string, string>> = {
+  disabled: '"enabled" (write "enabled": false)',
+  disable: '"enabled" (write "enabled": false)',
+  active: '"enabled"',
+  on: '"enabled"',
+  until: '"activeUntil"',
+  expires: '"activeUntil"',
+  expiry: '"activeUntil"',
+  expiration: '"activeUntil"',
+  expiresat: '"activeUntil"',
+  enddate: '"activeUntil"',
+  end: '"activeUntil"',
+  validuntil: '"activeUntil"',
+  ttl: '"activeUntil"',
+  start: '"activeFrom"',
+  startdate: '"activeFrom"',
+  since: '"activeFrom"',
+  validfrom: '"activeFrom"',
+  from: '"senders" (envelope sender) or "fromHeader" (From: header)',
+  fromaddress: '"senders" (envelope sender) or "fromHeader" (From: header)',
+  mailfrom: '"senders"',
+  sender: '"senders"',
+  to: '"recipients"',
+  rcpt: '"recipients"',
+  rcptto: '"recipients"',
+  recipient: '"recipients"',
+  minsize: '"minSizeBytes"',
+  maxsize: '"maxSizeBytes"',
+  size: '"minSizeBytes" or "maxSizeBytes"',
+  attachments: '"attachmentNames" or "attachmentTypes"',
+  attachment: '"attachmentNames" or "attachmentTypes"',
+  filename: '"attachmentNames"',
+  filenames: '"attachmentNames"',
+  note: `"${NOTES_FIELD}"`,
+  comment: `"${NOTES_FIELD}"`,
+  comments: `"${NOTES_FIELD}"`,
+  remarks: `"${NOTES_FIELD}"`,
+  type: '"bounceType"',
+  code: '"status" or "diagnosticCode"',
+  message: '"explanation"',
+};
+
+/**
+ * What an unknown attribute was probably meant to be: a known synonym, a
+ * field within a small edit distance (`sender`, `Subject`), or a field the
+ * name starts (`minSize` for `minSizeBytes`); undefined when nothing is close.
+ */
+function didYouMean(name: string): string | undefined {
+  const key = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (Object.prototype.hasOwnProperty.call(SYNONYMS, key)) return SYNONYMS[key];
   for (const field of RULE_FIELDS) {
-    if (field.toLowerCase() === lower || (lower.length >= 4 && editDistance(lower, field.toLowerCase()) <= 2)) return field;
+    const f = field.toLowerCase();
+    if (f === key || (key.length >= 4 && editDistance(key, f) <= Math.max(2, Math.floor(f.length / 4)))) return `"${field}"`;
   }
+  for (const field of RULE_FIELDS) if (key.length >= 4 && field.toLowerCase().startsWith(key)) return `"${field}"`;
   return undefined;
 }
 
 // --- entry point -------------------------------------------------------------
 
 /**
- * Validates one unmarshalled item. Unknown attributes are ignored with a
- * warning, unless they look like a misspelt field name (then the item is
- * invalid). Bounce fields on an `allow` rule are ignored with a warning.
+ * Validates one unmarshalled item. An attribute the schema does not know
+ * makes the item invalid (with a did-you-mean where one is close); people's
+ * notes go in {@link NOTES_FIELD}. Bounce fields on an `allow` rule are
+ * ignored with a warning.
  */
 export function parseRule(item: unknown): RuleParseResult {
+  const result = parseItem(item);
+  if (result.ok) return result;
+  const covers = typeof item === 'object' && item !== null ? fastAddressPatterns((item as Record<string, unknown>).recipients) : BAIL;
+  return covers === BAIL ? result : { ...result, covers };
+}
+
+function parseItem(item: unknown): RuleParseResult {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return { ok: false, errors: [{ field: '(item)', reason: 'must be a map of attributes' }], warnings: [] };
   }
@@ -488,9 +592,16 @@ export function parseRule(item: unknown): RuleParseResult {
 
   for (const key of Object.keys(record)) {
     if ((RULE_FIELDS as readonly string[]).includes(key)) continue;
-    const meant = likelyTypoOf(key);
-    if (meant) errors.push(issue(key, `unknown attribute ${JSON.stringify(key)}: did you mean "${meant}"?`));
-    else warnings.push(issue(key, `unknown attribute ${JSON.stringify(key)} is ignored`));
+    const meant = didYouMean(key);
+    const name = JSON.stringify(key);
+    errors.push(
+      issue(
+        key,
+        meant
+          ? `unknown attribute ${name}: did you mean ${meant}? (notes for people go in "${NOTES_FIELD}")`
+          : `unknown attribute ${name}: not a rule attribute; notes for people go in "${NOTES_FIELD}"`,
+      ),
+    );
   }
 
   // Well-formed items skip zod; anything the fast path cannot vouch for gets the schema's checks and wording.

@@ -243,4 +243,29 @@ describe('cli/commands/test', () => {
       expect(r).toEqual({ code: 1, stdout: '', stderr: 'ses-bouncer: cannot read --eml "/nonexistent/x.eml": no such file\n' });
     });
   });
+  describe('defect 12: untrusted text in the human-readable output', () => {
+    it('escapes control characters in attachment names instead of sending them to the terminal', async () => {
+      const evil = [
+        'From: someone@sender.example',
+        'To: files@example.com',
+        'Subject: installer',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b1"',
+        '',
+        '--b1',
+        "Content-Type: application/x-msdownload",
+        "Content-Disposition: attachment; filename*=utf-8''clean%1B%5B2J%0D%0AAttachments%20none%E2%80%A8.exe",
+        'Content-Transfer-Encoding: base64',
+        '',
+        Buffer.from('MZ').toString('base64'),
+        '--b1--',
+        '',
+      ].join('\r\n');
+      const f = await tempFiles({ 'evil.eml': evil });
+      const r = await runCli(['test', '--eml', f['evil.eml'], '--rules', files['rules.json'], '--recipient', 'files@example.com']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u2028\u2029]/);
+      expect(r.stdout).toContain('clean\\x1b[2J\\x0d\\x0aAttachments none\\u2028.exe');
+    });
+  });
 });

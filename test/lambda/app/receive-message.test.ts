@@ -21,7 +21,7 @@ import type {
   RecipientDecision,
 } from '../../../lambda/domain/model';
 import { NO_NEEDS } from '../../../lambda/domain/model';
-import type { CompiledRules } from '../../../lambda/domain/rules';
+import { compileRules, type CompiledRules } from '../../../lambda/domain/rules';
 import type { AuditRecord, BounceJob, BounceQueue, MessageLedger, SenderBudget } from '../../../lambda/ports';
 
 const T0 = Date.parse('2019-08-05T21:30:05.000Z');
@@ -403,14 +403,51 @@ describe('receive-message', () => {
       expect(h.ledger.writes).toBe(0);
     });
 
-    it('continues without a bounce when the stored message is too broken to parse', async () => {
-      const h = harness({ rules: new FakeRules(() => 'bounce', { headers: false, size: false, body: true }), withMessage: false });
+    it('defect 7: a body the MIME parser refuses makes only attachment conditions unknown; other decisions stand', async () => {
+      const rules = compileRules([
+        { ruleId: 'a-subject', recipients: ['a@example.com'], subject: ['*'], action: 'bounce' },
+        { ruleId: 'b-exe', recipients: ['b@example.com'], attachmentNames: ['*.exe'], action: 'bounce' },
+        { ruleId: 'c-keep-pdf', recipients: ['c@example.com'], attachmentTypes: ['application/pdf'], action: 'allow', priority: 1 },
+        { ruleId: 'c-catch-all', recipients: ['c@example.com'], action: 'bounce', priority: 500 },
+      ]).rules;
+      const h = harness({ rules: new FakeRules(() => 'default'), withMessage: false });
+      const deps = { ...h.deps, rules: { current: async () => rules } };
       const parts = Array.from({ length: 1100 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\n${i}`);
-      h.mail.put(MESSAGE_ID, ['Content-Type: multipart/mixed; boundary="b"', '', ...parts, '--b--', ''].join('\r\n'));
-      const result = await receiveMessage(h.deps, sesRecord());
-      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'malformed-mail' } });
-      expect(h.ledger.writes).toBe(0);
-      expect(h.recorder.total('BouncesSkipped', { reason: 'malformed-mail' })).toBe(1);
+      h.mail.put(MESSAGE_ID, ['Subject: hello', 'Content-Type: multipart/mixed; boundary="b"', '', ...parts, '--b--', ''].join('\r\n'));
+      const result = await receiveMessage(
+        deps,
+        sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['a@example.com', 'b@example.com', 'c@example.com'])),
+      );
+      expect(result.outcome).toEqual({ kind: 'queued', recipients: 1 });
+      expect(result.decisions.map((d) => [d.recipient, d.action])).toEqual([
+        ['a@example.com', 'bounce'],
+        ['b@example.com', 'default'],
+        ['c@example.com', 'default'],
+      ]);
+      expect(h.queue.jobs[0].job.recipients.map((r) => r.ruleId)).toEqual(['a-subject']);
+      expect(h.recorder.total(MetricName.MailUnparsed)).toBe(1);
+      const warn = h.recorder.logs.find((l) => l.message === 'stored message could not be parsed; attachment conditions are unknown');
+      expect(warn?.extra).toMatchObject({ messageId: MESSAGE_ID, error: expect.stringMatching(/\S/) });
+    });
+
+    it('defect 10: queues the recipients SES can take, records and counts the non-ascii ones', async () => {
+      const h = harness({ rules: bounceAll() });
+      const result = await receiveMessage(
+        h.deps,
+        sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['former@example.com', 'jürgen@example.com'])),
+      );
+      expect(result.outcome).toEqual({ kind: 'queued', recipients: 1 });
+      expect(h.queue.jobs[0].job.recipients.map((r) => r.recipient)).toEqual(['former@example.com']);
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'PENDING', unbounceable: ['jürgen@example.com'] });
+      expect(h.recorder.total(MetricName.RecipientsUnbounceable)).toBe(1);
+    });
+
+    it('defect 10: skips with recipient-unbounceable when no bounced recipient is one SES can take', async () => {
+      const h = harness({ rules: bounceAll() });
+      const result = await receiveMessage(h.deps, sesRecord((e) => (e.Records[0].ses.receipt.recipients = ['jürgen@example.com'])));
+      expect(result.outcome).toEqual({ kind: 'skipped', reasons: ['recipient-unbounceable'] });
+      expect(h.queue.jobs).toEqual([]);
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'SKIPPED', unbounceable: ['jürgen@example.com'] });
     });
 
     it('logs one masked line per recipient decision and no header values', async () => {

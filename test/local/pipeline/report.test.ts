@@ -62,4 +62,29 @@ describe('report', () => {
       );
     });
   });
+  describe('defect 12: untrusted text never forges a line', () => {
+    it('escapes CR, LF, ESC and U+2028 in sender, recipient and rule id, one line per recipient', () => {
+      const lines = receiveLines({
+        messageId: 'abc\r\nreceive forged',
+        sender: 'evil\u001b[2J@sender.example',
+        decisions: [
+          { recipient: 'x\r\nreceive 000 a@b -> c@d decision=allow@example.com', action: 'bounce', ruleId: 'r\u001b]0;pwned\u0007', bounce },
+          { recipient: 'y\u2028@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'bad\nid' },
+        ],
+        audit: audit({ state: 'PENDING' }),
+      });
+      expect(lines).toHaveLength(2);
+      for (const line of lines) expect(line).not.toMatch(/[\u0000-\u001f\u007f\u2028\u2029]/);
+      expect(lines[0]).toContain('x\\x0d\\x0areceive 000');
+      expect(lines[0]).toContain('evil\\x1b[2J@sender.example');
+      expect(lines[0]).toContain('rule=r\\x1b]0;pwned\\x07');
+      expect(lines[1]).toContain('y\\u2028@example.com');
+      expect(lines[1]).toContain('(bounce held by invalid rule bad\\x0aid)');
+    });
+
+    it('escapes control characters in a send line\'s error', () => {
+      const line = sendLine({ messageId: 'm1', audit: audit({ state: 'FAILED', lastError: 'bad \u2028 recipient' }) });
+      expect(line).not.toMatch(/[\u2028]/);
+    });
+  });
 });

@@ -35,6 +35,44 @@ describe('cli/commands/rules/import', () => {
       expect(await storedIds(table)).toEqual(['a', 'b', 'c']);
     });
 
+    it('defect 6: writes nothing and exits 1 when a rule has attributes the schema does not know, naming what was meant', async () => {
+      const { table, flags } = await newRulesTable(client);
+      const base = { recipients: ['former@example.com'], action: 'bounce' };
+      const rules = [
+        { ruleId: 'disabled', ...base, disabled: true },
+        { ruleId: 'until', ...base, until: '2026-01-01' },
+        { ruleId: 'expires', ...base, expires: '2026-01-01' },
+        { ruleId: 'end-date', ...base, endDate: '2026-01-01' },
+        { ruleId: 'min-size', ...base, minSize: 10 },
+        { ruleId: 'max-size', ...base, maxSize: 10 },
+        { ruleId: 'from', ...base, from: ['x@example.org'] },
+        { ruleId: 'to', ...base, to: ['y@example.com'] },
+        { ruleId: 'attachments', ...base, attachments: ['*.exe'] },
+        { ruleId: 'from-address', ...base, fromAddress: ['x@example.org'] },
+        { ruleId: 'noted', ...base, notes: { owner: 'ops', why: 'left in March' } },
+      ];
+      const r = await runCli(['rules', 'import', '-', ...flags], { stdin: JSON.stringify(rules) });
+      expect(r.code).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^disabled {2}disabled: unknown attribute "disabled": did you mean "enabled" \(write "enabled": false\)\?/),
+          expect.stringMatching(/^until {2}until: .*did you mean "activeUntil"\?/),
+          expect.stringMatching(/^expires {2}expires: .*did you mean "activeUntil"\?/),
+          expect.stringMatching(/^end-date {2}endDate: .*did you mean "activeUntil"\?/),
+          expect.stringMatching(/^min-size {2}minSize: .*did you mean "minSizeBytes"\?/),
+          expect.stringMatching(/^max-size {2}maxSize: .*did you mean "maxSizeBytes"\?/),
+          expect.stringMatching(/^from {2}from: .*did you mean "senders" .* or "fromHeader"/),
+          expect.stringMatching(/^to {2}to: .*did you mean "recipients"\?/),
+          expect.stringMatching(/^attachments {2}attachments: .*did you mean "attachmentNames" or "attachmentTypes"\?/),
+          expect.stringMatching(/^from-address {2}fromAddress: .*did you mean "senders"/),
+          'ses-bouncer: nothing written: 10 of 11 rules are invalid',
+        ]),
+      );
+      expect(lines.some((l) => l.startsWith('noted'))).toBe(false);
+      expect(await storedIds(table)).toEqual([]);
+    });
+
     it('writes nothing and exits 1 listing every problem with ruleId and field when any rule is invalid', async () => {
       const { table, flags } = await newRulesTable(client);
       const rules = [

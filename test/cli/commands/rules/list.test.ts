@@ -87,4 +87,17 @@ describe('cli/commands/rules/list', () => {
       expect(lines[2].slice(recipientsAt)).toMatch(/^b@example\.com/);
     });
   });
+  describe('defect 12: control characters in stored items', () => {
+    it('prints a ruleId with ESC and CR/LF escaped on its own line, marked INVALID', async () => {
+      const { table, flags } = await newRulesTable(client);
+      const evil = 'evil\u001b[2J\r\nforged-rule  yes  1  allow';
+      await client.send(new PutItemCommand({ TableName: table, Item: marshallItem({ ruleId: evil, recipients: ['x@example.com'], action: 'bounce', description: 'ok\u2028line' }) }));
+      const r = await runCli(['rules', 'list', ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u2028\u2029]/);
+      const lines = r.stdout.split('\n');
+      expect(lines.filter((l) => l.startsWith('forged-rule'))).toEqual([]);
+      expect(lines[1]).toMatch(/^evil\\x1b\[2J\\x0d\\x0aforged-rule {2}yes {2}1 {2}allow\s+-\s+-\s+INVALID/);
+    });
+  });
 });

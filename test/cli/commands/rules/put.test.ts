@@ -53,11 +53,13 @@ describe('cli/commands/rules/put', () => {
       expect(scan.Count).toBe(0);
     });
 
-    it('warns about ignored attributes on stderr and still writes', async () => {
+    it('writes a rule with people\'s notes, and refuses one with an unknown attribute', async () => {
       const { flags } = await newRulesTable(client);
+      const noted = await runCli(['rules', 'put', '-', ...flags], { stdin: JSON.stringify({ ...rule, notes: 'OPS-1' }) });
+      expect(noted).toMatchObject({ code: 0, stderr: '' });
       const r = await runCli(['rules', 'put', '-', ...flags], { stdin: JSON.stringify({ ...rule, ticket: 'OPS-1' }) });
-      expect(r.code).toBe(0);
-      expect(r.stderr).toBe('warning: gone  ticket: unknown attribute "ticket" is ignored\n');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('gone  ticket: unknown attribute "ticket": not a rule attribute; notes for people go in "notes"');
     });
 
     it('exits 1 for a list (pointing to rules import), for bad JSON and for a missing file', async () => {

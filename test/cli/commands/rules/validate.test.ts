@@ -21,18 +21,25 @@ describe('cli/commands/rules/validate', () => {
         expect.arrayContaining([
           expect.stringMatching(/^bad-action {2}action: must be "bounce" or "allow" \(got "reject"\)$/),
           expect.stringMatching(/^bad-pattern {2}recipients\.0: /),
-          'bad-pattern  sender: unknown attribute "sender": did you mean "senders"?',
+          'bad-pattern  sender: unknown attribute "sender": did you mean "senders"? (notes for people go in "notes")',
           '2 of 3 rules are invalid',
         ]),
       );
       expect(lines.some((l) => l.startsWith('good'))).toBe(false);
     });
 
-    it('exits 0 for a clean file, printing warnings for ignored attributes', async () => {
-      const files = await tempFiles({ 'rule.json': JSON.stringify({ ...good, owner: 'ops' }) });
+    it('exits 0 for a clean file with people\'s notes, printing warnings for ignored attributes', async () => {
+      const files = await tempFiles({ 'rule.json': JSON.stringify({ ...good, action: 'allow', status: '5.1.1', notes: { owner: 'ops', ticket: 'OPS-1' } }) });
       const r = await runCli(['rules', 'validate', files['rule.json']]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe('warning: good  owner: unknown attribute "owner" is ignored\nall 1 rules are valid\n');
+      expect(r.stdout).toBe('warning: good  status: status is ignored on an allow rule\nall 1 rules are valid\n');
+    });
+
+    it('defect 6: exits 1 for an attribute the schema does not know, even one far from any field name', async () => {
+      const files = await tempFiles({ 'rule.json': JSON.stringify({ ...good, owner: 'ops' }) });
+      const r = await runCli(['rules', 'validate', files['rule.json']]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('good  owner: unknown attribute "owner": not a rule attribute; notes for people go in "notes"');
     });
 
     it('checks the table when no file is given: exit 1 with both bad items, then 0 once they are fixed', async () => {

@@ -247,4 +247,45 @@ describe('rule-source', () => {
       await expect(s.current()).rejects.toThrow(/cannot load rules from table "no-such-table"/);
     });
   });
+  describe('defect 5: an invalid allow rule never lets a wrong bounce through', () => {
+    const catchAll = operatorItem('catch-all', ['*@example.com'], { priority: { N: '500' } });
+
+    it('reads enabled typed as the string "true" in the console, so postmaster-always protects postmaster@', async () => {
+      await put(catchAll);
+      await put({ ruleId: { S: 'postmaster-always' }, recipients: { L: [{ S: 'postmaster@example.com' }, { S: 'abuse@example.com' }] }, action: { S: 'allow' }, priority: { N: '1' }, enabled: { S: 'true' } });
+      const { s, metrics } = source();
+      const decisions = (await s.current()).evaluate(factsFor(['postmaster@example.com', 'abuse@example.com', 'bob@example.com']), NOW);
+      expect(decisions.map((d) => [d.action, d.action === 'default' ? undefined : d.ruleId])).toEqual([
+        ['allow', 'postmaster-always'],
+        ['allow', 'postmaster-always'],
+        ['bounce', 'catch-all'],
+      ]);
+      expect(metrics).toContainEqual({ name: 'InvalidRules', value: 0 });
+    });
+
+    it('holds the catch-all bounce for every recipient an invalid allow item covers, and logs why', async () => {
+      await put(catchAll);
+      await put({ ruleId: { S: 'postmaster-always' }, recipients: { L: [{ S: 'postmaster@example.com' }, { S: 'abuse@example.com' }] }, action: { S: 'allow' }, priority: { N: '1' }, enabled: { S: 'yes' } });
+      const { s, lines, metrics } = source();
+      const decisions = (await s.current()).evaluate(factsFor(['postmaster@example.com', 'Abuse+x@example.com', 'bob@example.com']), NOW);
+      expect(decisions).toEqual([
+        { recipient: 'postmaster@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'postmaster-always' },
+        { recipient: 'Abuse+x@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'postmaster-always' },
+        expect.objectContaining({ recipient: 'bob@example.com', action: 'bounce', ruleId: 'catch-all' }),
+      ]);
+      expect(metrics).toContainEqual({ name: 'InvalidRules', value: 1 });
+      const skipped = lines.find((l) => l.message === 'invalid rule skipped');
+      expect(skipped?.extra).toMatchObject({ ruleId: 'postmaster-always', holdsBouncesFor: 'postmaster@example.com, abuse@example.com' });
+    });
+
+    it('holds every bounce while an item whose recipients cannot be read exists', async () => {
+      await put(catchAll);
+      await put({ ruleId: { S: 'unreadable' }, recipients: { S: '<postmaster@example.com>' }, action: { S: 'allow' } });
+      const { s, lines } = source();
+      const decisions = (await s.current()).evaluate(factsFor(['postmaster@example.com', 'bob@example.com']), NOW);
+      expect(decisions.map((d) => d.action)).toEqual(['default', 'default']);
+      expect(decisions.map((d) => (d.action === 'default' ? d.heldBy : undefined))).toEqual(['unreadable', 'unreadable']);
+      expect(lines.find((l) => l.message === 'invalid rule skipped')?.extra?.holdsBouncesFor).toMatch(/every recipient/);
+    });
+  });
 });

@@ -80,4 +80,20 @@ describe('sender-budget', () => {
       await expect(b.consume('x@example.com', NOW)).rejects.toBeInstanceOf(SenderBudgetError);
     });
   });
+  describe('defect 11: forgers cannot dodge the budget', () => {
+    it('gives 60 senders on 60 subdomains of one registrable domain one shared domain budget', async () => {
+      const b = budget(5, 50);
+      const results = [];
+      for (let i = 0; i < 60; i++) results.push(await b.consume(`user@host${i}.victim-subdomains.co.uk`, NOW));
+      expect(results.filter(Boolean)).toHaveLength(50);
+      expect(results.slice(50)).toEqual(Array(10).fill(false));
+    });
+
+    it('counts a quoted local part as the same address', async () => {
+      const b = budget(2, 50);
+      expect(await b.consume('victim@quoted.example', NOW)).toBe(true);
+      expect(await b.consume('"victim"@quoted.example', NOW)).toBe(true);
+      expect(await b.consume('"VICTIM"@Quoted.Example', NOW)).toBe(false);
+    });
+  });
 });

@@ -66,11 +66,14 @@ describe('mail-store (S3)', () => {
         'folded',
         ['Received: from mx.example.com', '\tby inbound.example.com', 'Subject: first', ' second', 'X-Flag: yes', '', 'body line'].join(CRLF),
       );
-      expect(await store.readHeaders('folded')).toEqual([
-        { name: 'Received', value: 'from mx.example.com\tby inbound.example.com' },
-        { name: 'Subject', value: 'first second' },
-        { name: 'X-Flag', value: 'yes' },
-      ]);
+      expect(await store.readHeaders('folded')).toEqual({
+        headers: [
+          { name: 'Received', value: 'from mx.example.com\tby inbound.example.com' },
+          { name: 'Subject', value: 'first second' },
+          { name: 'X-Flag', value: 'yes' },
+        ],
+        complete: true,
+      });
       expect(reads).toEqual([{ command: 'GetObjectCommand', range: 'bytes=0-65535', bytes: expect.any(Number) }]);
     });
 
@@ -80,7 +83,7 @@ describe('mail-store (S3)', () => {
       });
       expect(message.length).toBeGreaterThan(10_000_000);
       await put('ten-mb', message);
-      const headers = await store.readHeaders('ten-mb');
+      const { headers } = await store.readHeaders('ten-mb');
       expect(headers.map((h) => h.name)).toEqual(['Return-Path', 'From', 'To', 'Subject', 'MIME-Version', 'Content-Type']);
       const total = reads.reduce((sum, r) => sum + r.bytes, 0);
       expect(total).toBeLessThanOrEqual(64 * 1024);
@@ -91,17 +94,19 @@ describe('mail-store (S3)', () => {
       // 100 KB of headers: the blank line is beyond the first 64 KiB.
       const many = Array.from({ length: 1000 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(90)}`);
       await put('long-headers', [...many, 'X-Last: end', '', 'body'].join(CRLF));
-      const headers = await store.readHeaders('long-headers');
+      const { headers, complete } = await store.readHeaders('long-headers');
+      expect(complete).toBe(true);
       expect(headers).toHaveLength(1001);
       expect(headers[1000]).toEqual({ name: 'X-Last', value: 'end' });
       expect(reads.map((r) => r.range)).toEqual(['bytes=0-65535', 'bytes=65536-131071']);
     });
 
-    it('stops at the cap and keeps only complete lines when no blank line comes', async () => {
+    it('defect 8: stops at the cap, keeps only complete lines and reports the block incomplete when no blank line comes', async () => {
       const small = new S3MailStore({ client, bucket, prefix, headerReadBytes: 1024, headerCapBytes: 4096 });
       const many = Array.from({ length: 200 }, (_, i) => `X-Filler-${String(i).padStart(3, '0')}: ${'v'.repeat(40)}`);
       await put('no-blank-line', [...many, '', 'body'].join(CRLF));
-      const headers = await small.readHeaders('no-blank-line');
+      const { headers, complete } = await small.readHeaders('no-blank-line');
+      expect(complete).toBe(false);
       const lineLength = many[0].length + 2;
       expect(headers).toHaveLength(Math.floor(4096 / lineLength));
       expect(headers.every((h) => h.value === 'v'.repeat(40))).toBe(true);
@@ -110,10 +115,13 @@ describe('mail-store (S3)', () => {
 
     it('returns every line when the object is only a header block without a body', async () => {
       await put('headers-only', 'A: 1\r\nB: 2');
-      expect(await store.readHeaders('headers-only')).toEqual([
-        { name: 'A', value: '1' },
-        { name: 'B', value: '2' },
-      ]);
+      expect(await store.readHeaders('headers-only')).toEqual({
+        headers: [
+          { name: 'A', value: '1' },
+          { name: 'B', value: '2' },
+        ],
+        complete: true,
+      });
     });
 
     it('throws MailNotFoundError naming the key when the object is missing', async () => {

@@ -102,9 +102,14 @@ describe('build-request', () => {
       expectInvalid(() => buildBounceRequest(job([recipient('bob@example.com')], { messageId: '\r\n' }), settings), 'OriginalMessageId');
     });
 
-    it('refuses a recipient that is not an ascii address', () => {
-      expectInvalid(() => buildBounceRequest(job([recipient('bob')]), settings), 'BouncedRecipientInfoList.1.Recipient');
-      expectInvalid(() => buildBounceRequest(job([recipient('bob@exämple.com')]), settings), 'BouncedRecipientInfoList.1.Recipient');
+    it('refuses a job whose every recipient is one SES cannot take', () => {
+      expectInvalid(() => buildBounceRequest(job([recipient('bob')]), settings), 'BouncedRecipientInfoList');
+      expectInvalid(() => buildBounceRequest(job([recipient('bob@exämple.com'), recipient('"quoted"@example.com')]), settings), 'BouncedRecipientInfoList');
+    });
+
+    it('defect 10: bounces the recipients SES can take and leaves out a non-ascii one', () => {
+      const request = buildBounceRequest(job([recipient('jürgen@example.com'), recipient('former@example.com')]), settings);
+      expect(request.BouncedRecipientInfoList?.map((r) => r.Recipient)).toEqual(['former@example.com']);
     });
 
     it('refuses a status that is not a class 4 or 5 RFC 3463 code', () => {

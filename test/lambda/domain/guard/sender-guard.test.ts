@@ -29,6 +29,34 @@ describe('sender-guard', () => {
       expect(reasons(facts({ sender: mail.source, headers: mail.headers }))).toEqual([]);
     });
 
+    it('defect 8: refuses when the header block was cut, since Auto-Submitted may lie past the cut', () => {
+      expect(reasons(facts({ headersComplete: false }))).toEqual(['headers-incomplete']);
+    });
+
+    describe('defect 11: guard gaps', () => {
+      it('refuses a quoted MAILER-DAEMON or postmaster local part', () => {
+        expect(reasons(facts({ sender: '"mailer-daemon"@mx.example.com' }))).toEqual(['mailer-daemon-sender']);
+        expect(reasons(facts({ sender: '"Post\\master"@example.com' }))).toEqual(['mailer-daemon-sender']);
+      });
+
+      it('refuses when the virus or spam scan could not finish (PROCESSING_FAILED), but not when scanning is DISABLED', () => {
+        const v = (virus: string, spam = 'PASS') => facts({ verdicts: { ...facts().verdicts, virus, spam } as MessageFacts['verdicts'] });
+        expect(reasons(v('PROCESSING_FAILED'))).toEqual(['virus-verdict']);
+        expect(reasons(v('PASS', 'PROCESSING_FAILED'))).toEqual(['spam-verdict']);
+        expect(reasons(v('DISABLED', 'DISABLED'))).toEqual([]);
+      });
+
+      it.each([['X-Autoreply', 'yes'], ['X-Autorespond', 'Out of office'], ['x-autoreply', '']])('refuses a message carrying %s', (name, value) => {
+        expect(reasons(facts({}, [{ name, value }]))).toEqual(['auto-submitted']);
+      });
+
+      it('bounces Precedence: bulk and list mail on purpose: a list\'s bounce processor wants the DSN', () => {
+        for (const value of ['bulk', 'list', 'List']) {
+          expect(reasons(facts({}, [{ name: 'Precedence', value }, { name: 'List-Id', value: '<news.example.com>' }]))).toEqual([]);
+        }
+      });
+    });
+
     it('refuses the null sender', () => {
       expect(reasons(facts({ sender: '' }))).toEqual(['null-sender']);
       expect(reasons(facts({ sender: '<>' }))).toEqual(['null-sender']);

@@ -26,17 +26,39 @@ describe('compile', () => {
     it('skips and reports an invalid item without affecting the valid ones', () => {
       const c = compileRules([bounce({ ruleId: 'good' }), { ruleId: 'bad', recipients: ['alice@example.com'], action: 'bounce', bounceType: 'Nope' }]);
       expect(c.rules.size).toBe(1);
-      expect(c.invalid).toEqual([{ ruleId: 'bad', index: 1, errors: [expect.objectContaining({ ruleId: 'bad', field: 'bounceType' })] }]);
+      expect(c.invalid).toEqual([
+        { ruleId: 'bad', index: 1, errors: [expect.objectContaining({ ruleId: 'bad', field: 'bounceType' })], covers: [expect.objectContaining({ source: 'alice@example.com' })] },
+      ]);
     });
 
     it('never bounces on an invalid item', () => {
       expect(actionsOf([{ ruleId: 'bad', recipients: ['alice@example.com'], action: 'bounce', status: '9.9.9' }])).toEqual(['default']);
     });
 
-    it('reports a duplicate ruleId and keeps the first item', () => {
+    it('reports a duplicate ruleId, keeps the first item and holds its bounces (the other copy may be an allow)', () => {
       const c = compileRules([bounce({ ruleId: 'x' }), { ...bounce({ ruleId: 'x' }), action: 'allow' }]);
       expect(c.invalid[0].errors[0].reason).toMatch(/duplicate ruleId "x"/);
-      expect(c.rules.evaluate(facts(), NOW)[0].action).toBe('bounce');
+      expect(c.rules.size).toBe(1);
+      expect(c.rules.evaluate(facts(), NOW)[0]).toMatchObject({ action: 'default', heldBy: 'x' });
+    });
+
+    it('defect 5: an invalid item holds bounces only for the recipients its readable patterns cover', () => {
+      const items = [
+        bounce({ ruleId: 'catch-all', recipients: ['*'], priority: 500 }),
+        { ruleId: 'broken-allow', recipients: ['*.example.com', 'alice@example.com'], action: 'allow', enabled: 'maybe' },
+      ];
+      const recipients = ['alice@example.com', 'x@sub.example.com', 'x@example.org'];
+      expect(decide(items, facts({ recipients })).map((d) => (d.action === 'default' ? `held by ${d.heldBy}` : d.action))).toEqual([
+        'held by broken-allow',
+        'held by broken-allow',
+        'bounce',
+      ]);
+    });
+
+    it('defect 5: reads enabled "true"/"FALSE" as typed in the console, and refuses other words', () => {
+      expect(actionsOf([bounce({ enabled: ' TRUE ' })])).toEqual(['bounce']);
+      expect(compileRules([bounce({ enabled: 'false' })]).disabled).toBe(1);
+      expect(compileRules([bounce({ enabled: 'yes' })]).invalid[0].errors[0]).toMatchObject({ field: 'enabled' });
     });
 
     it('leaves disabled rules out of the index and counts them', () => {

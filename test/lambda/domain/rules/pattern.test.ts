@@ -158,4 +158,18 @@ describe('pattern', () => {
       expect(budgetAddress('prvs=144d0cba7=Sender+x@Example.com')).toEqual({ address: 'sender@example.com', domain: 'example.com' });
     });
   });
+  describe('defect 11: quoted local parts and registrable domains', () => {
+    it('reads a quoted local part as its content', () => {
+      expect(parseAddress('"Mailer-Daemon"@Example.com')).toMatchObject({ local: 'mailer-daemon', address: 'mailer-daemon@example.com' });
+      expect(parseAddress('"a\\"b"@example.com').local).toBe('a"b');
+      expect(parseAddress('"unterminated@example.com').local).toBe('"unterminated');
+    });
+
+    it('budgets by registrable domain (Public Suffix List)', () => {
+      expect(budgetAddress('"victim"@mail.victim.co.uk')).toEqual({ address: 'victim@mail.victim.co.uk', domain: 'victim.co.uk' });
+      expect(budgetAddress('x@a.b.example.com').domain).toBe('example.com');
+      expect(budgetAddress('x@[192.0.2.1]').domain).toBe('[192.0.2.1]');
+      expect(budgetAddress('x@localhost').domain).toBe('localhost');
+    });
+  });
 });

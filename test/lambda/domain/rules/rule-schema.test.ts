@@ -89,9 +89,8 @@ describe('rule-schema', () => {
       expect(errorsOf({ ...base, sender: 'x@example.com' })[0]).toMatchObject({ field: 'sender', reason: expect.stringMatching(/did you mean "senders"/) });
     });
 
-    it('ignores an unrelated extra attribute with a warning', () => {
-      const r = ok(parseRule({ ...base, owner: 'it-team' }));
-      expect(r.warnings).toEqual([{ ruleId: 'r1', field: 'owner', reason: expect.stringMatching(/ignored/) }]);
+    it('refuses an unrelated extra attribute too, pointing to notes', () => {
+      expect(errorsOf({ ...base, owner: 'it-team' })).toEqual([{ ruleId: 'r1', field: 'owner', reason: expect.stringMatching(/notes for people go in "notes"/) }]);
     });
 
     it('warns about bounce fields on an allow rule', () => {
@@ -102,6 +101,40 @@ describe('rule-schema', () => {
 
     it('refuses an item that is not a map', () => {
       expect(errorsOf('ruleId')).toEqual([{ field: '(item)', reason: expect.any(String) }]);
+    });
+  });
+  describe('defect 6: unknown attributes are refused, notes are not', () => {
+    const base = { ruleId: 'r', recipients: ['former@example.com'], action: 'bounce' };
+
+    it.each([['disabled', true], ['until', '2026-01-01'], ['expires', '2026-01-01'], ['endDate', '2026-01-01'], ['minSize', 5], ['maxSize', 5], ['from', 'x@example.org'], ['to', 'y@example.com'], ['attachments', '*.exe'], ['fromAddress', 'x@example.org'], ['owner', 'ops'], ['x-priority', 1]])(
+      'refuses %s, naming the attribute',
+      (name, value) => {
+        const r = parseRule({ ...base, [name]: value });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.errors).toEqual([expect.objectContaining({ field: name, reason: expect.stringMatching(/^unknown attribute /) })]);
+      },
+    );
+
+    it('accepts notes of any type and never evaluates them', () => {
+      for (const notes of ['ticket OPS-1', { owner: 'ops' }, ['a', 'b'], 42]) {
+        expect(parseRule({ ...base, notes })).toMatchObject({ ok: true, warnings: [] });
+      }
+    });
+  });
+  describe('defect 12: control characters are refused in text that reaches terminals, logs and DSNs', () => {
+    const base = { ruleId: 'r', recipients: ['former@example.com'], action: 'bounce' };
+    const controls: [string, string][] = [['ESC', '\u001b[2J'], ['CR', '\r'], ['LF', '\n'], ['NUL', '\u0000'], ['VT', '\u000b'], ['FF', '\u000c'], ['DEL', '\u007f'], ['U+2028', '\u2028'], ['U+2029', '\u2029'], ['RLO', '\u202e']];
+
+    it.each(controls)('refuses %s in ruleId, diagnosticCode, explanation and description', (_name, c) => {
+      for (const field of ['ruleId', 'diagnosticCode', 'explanation', 'description']) {
+        const r = parseRule({ ...base, [field]: `a${c}b` });
+        expect(r.ok).toBe(false);
+        if (!r.ok) expect(r.errors).toEqual([expect.objectContaining({ field, reason: expect.stringMatching(/control characters/) })]);
+      }
+    });
+
+    it('still accepts ordinary text, non-ASCII letters included', () => {
+      expect(parseRule({ ...base, ruleId: 'café-règle', explanation: 'Jürgen a quitté la société — écrivez à info@example.com.' })).toMatchObject({ ok: true });
     });
   });
 });
