@@ -159,6 +159,8 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.BouncesUnknown),
         sum(MetricName.ClaimsRequeued),
         sum(MetricName.RecipientsOverLimit),
+        sum(MetricName.RecipientsUnbounceable),
+        sum(MetricName.MailUnparsed),
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
         sum(MetricName.MailReadFailed),
