@@ -21,6 +21,7 @@ import { ConfigError } from '../lambda/commons/errors';
 export const FUNCTIONS = {
   receive: { entry: 'lambda/handlers/receive.ts', lazy: ['mailparser'] },
   send: { entry: 'lambda/handlers/send.ts', lazy: [] },
+  sweep: { entry: 'lambda/handlers/sweep.ts', lazy: [] },
 } as const satisfies Record<string, { readonly entry: string; readonly lazy: readonly string[] }>;
 
 /** Name of a shipped function. */

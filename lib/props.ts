@@ -254,6 +254,14 @@ export interface SesBouncerProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Removal policy of the functions' log groups: kept by default, like the
+   * tables, so that deleting the stack does not delete the record of what it
+   * bounced.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** SES names have fewer than 64 characters; `base` (a stack name, a unique construct name) may be longer. */
@@ -296,6 +304,7 @@ export interface ResolvedProps {
   readonly rulesTableRemovalPolicy: RemovalPolicy;
   readonly dataRemovalPolicy: RemovalPolicy;
   readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
 }
 
 
@@ -390,6 +399,7 @@ export function resolveProps(props: SesBouncerProps, uniqueName: string, importR
     rulesTableRemovalPolicy: props.rulesTableRemovalPolicy ?? RemovalPolicy.RETAIN,
     dataRemovalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
   };
 }
 

@@ -59,6 +59,8 @@ export class SesBouncer extends Construct {
   public readonly receiveFunction: lambda.Function;
   /** The function that calls SendBounce, fed by {@link bounceQueue}. */
   public readonly sendFunction: lambda.Function;
+  /** Scheduled sweep of stuck claims (stale PENDING, dead SENDING). */
+  public readonly sweepFunction: lambda.Function;
   /** The created rule set, or the existing one (`existingRuleSet`, `useExistingRuleSet`). */
   public readonly ruleSet: ses.IReceiptRuleSet;
   /** Name of {@link ruleSet}. */
@@ -109,7 +111,11 @@ export class SesBouncer extends Construct {
       deadLetterQueue: this.deadLetterQueue,
     } = storage);
 
-    ({ receiveFunction: this.receiveFunction, sendFunction: this.sendFunction } = createFunctions(this, settings, storage));
+    ({
+      receiveFunction: this.receiveFunction,
+      sendFunction: this.sendFunction,
+      sweepFunction: this.sweepFunction,
+    } = createFunctions(this, settings, storage));
 
     ({
       ruleSet: this.ruleSet,

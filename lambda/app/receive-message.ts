@@ -199,7 +199,9 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
     attempts: 0,
-    ...(unbounceable.length > 0 ? { unbounceable } : {}),
+    // Capped like the decisions: thousands of such recipients must not fail the claim for size.
+    ...(unbounceable.length > 0 ? { unbounceable: capList(unbounceable, MAX_UNBOUNCEABLE_BYTES) } : {}),
+    ...(unbounceable.length > MAX_UNBOUNCEABLE_LISTED ? { unbounceableCount: unbounceable.length } : {}),
     createdAt: nowIso,
     updatedAt: nowIso,
     expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
@@ -261,6 +263,24 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     log.info('bounce skipped', { messageId, reasons: verdict.reasons, sender: mask(facts.sender) });
     return { disposition: d, outcome: { kind: 'skipped', reasons: verdict.reasons }, decisions };
   }
+}
+
+/** Room in the audit item for the list of recipients SES cannot take (the decisions have their own budget). */
+const MAX_UNBOUNCEABLE_BYTES = 32 * 1024;
+/** Beyond this many, the item also records how many there were. */
+const MAX_UNBOUNCEABLE_LISTED = 100;
+
+/** The first entries of `list` whose JSON fits in `maxBytes`, and at most {@link MAX_UNBOUNCEABLE_LISTED}. */
+function capList(list: readonly string[], maxBytes: number): string[] {
+  const out: string[] = [];
+  let used = 2;
+  for (const item of list) {
+    const cost = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (out.length >= MAX_UNBOUNCEABLE_LISTED || used + cost > maxBytes) break;
+    used += cost;
+    out.push(item);
+  }
+  return out;
 }
 
 function isBounce(d: RecipientDecision): d is Extract<RecipientDecision, { action: 'bounce' }> {

@@ -15,19 +15,32 @@ export interface Clients {
 /** Endpoint override (local mode, tests); on AWS the SDK's default region and credential chain apply. */
 const endpointOf = (endpoint?: string) => (endpoint ? { endpoint } : {});
 
+/** Per-attempt limits of an SDK client's requests (see {@link SEND_REQUEST_LIMITS}). */
+export interface RequestLimits {
+  readonly connectionTimeout: number;
+  readonly requestTimeout: number;
+  readonly throwOnRequestTimeout: true;
+}
+
 /**
- * Per-attempt limits of DynamoDB and SQS requests. Without them a hung
- * connection holds a send job (possibly SENDING) until the function's
- * timeout; with them one request, the SDK's 3 attempts and its backoff
- * included, ends within the send path's `opMaxMs` (12 s). A retried write
- * is safe: the ledger recognises its own write (write token), the rate gate
- * transaction carries an idempotency token.
+ * Per-attempt limits of the send function's DynamoDB and SQS requests.
+ * Without them a hung connection holds a send job (possibly SENDING) until
+ * the function's timeout; with them one request, the SDK's 3 attempts and
+ * its backoff included, ends within the send path's `opMaxMs` (12 s). A
+ * retried write is safe: the ledger recognises its own write (write token),
+ * the rate gate transaction carries an idempotency token. Only the send
+ * function uses them: it runs one job at a time, so no request waits for a
+ * pooled socket (the SDK counts that wait as connecting), while the receive
+ * function's concurrent reads in a burst would trip a 2 s connect timeout.
  */
-export const REQUEST_LIMITS = Object.freeze({ connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true });
+export const SEND_REQUEST_LIMITS: RequestLimits = Object.freeze({ connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true });
+
+/** Client options for optional request limits (3 attempts, the SDK's default, made explicit with them). */
+const limited = (limits?: RequestLimits) => (limits ? { maxAttempts: 3, requestHandler: { ...limits } } : {});
 
 /** The DynamoDB client (rules, state table). */
-export function createDynamoDbClient(config: Config): DynamoDBClient {
-  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
+export function createDynamoDbClient(config: Config, limits?: RequestLimits): DynamoDBClient {
+  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb), ...limited(limits) });
 }
 
 /** The S3 client (stored mail); path-style when pointed at a local endpoint. */
@@ -36,8 +49,8 @@ export function createS3Client(config: Config): S3Client {
 }
 
 /** The SQS client (bounce queue). */
-export function createSqsClient(config: Config): SQSClient {
-  return new SQSClient({ ...endpointOf(config.endpoints.sqs), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
+export function createSqsClient(config: Config, limits?: RequestLimits): SQSClient {
+  return new SQSClient({ ...endpointOf(config.endpoints.sqs), ...limited(limits) });
 }
 
 /** A SendBounce call that has not connected within this long certainly sent nothing: it may be retried. */

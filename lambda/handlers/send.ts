@@ -2,7 +2,7 @@
  * Lambda entry of the queue consumer that sends bounces. Config and adapters
  * are built once per process; a bad setting stops the cold start.
  */
-import { createDynamoDbClient, createSesClient, createSqsClient } from '../commons/clients';
+import { createDynamoDbClient, createSesClient, createSqsClient, SEND_REQUEST_LIMITS } from '../commons/clients';
 import { metrics } from '../commons/metrics';
 import { loadConfig } from '../config/config';
 import { buildSendDeps, createSendHandler, sendReserveMs } from '../app/send-wiring';
@@ -10,7 +10,12 @@ import { buildSendDeps, createSendHandler, sendReserveMs } from '../app/send-wir
 const config = loadConfig();
 
 // Only the clients this function uses: the S3 client stays out of the bundle.
-const clients = { dynamodb: createDynamoDbClient(config), ses: createSesClient(config), sqs: createSqsClient(config) };
+// Every request bounded, so that a job's worst case is known (send-bounce jobTailMs).
+const clients = {
+  dynamodb: createDynamoDbClient(config, SEND_REQUEST_LIMITS),
+  ses: createSesClient(config),
+  sqs: createSqsClient(config, SEND_REQUEST_LIMITS),
+};
 
 export const handler = createSendHandler(buildSendDeps(config, clients), {
   flush: () => metrics.publishStoredMetrics(),

@@ -91,6 +91,8 @@ export interface AuditRecord {
    * addresses, SES has no SMTPUTF8): recorded here and counted, not in the job.
    */
   readonly unbounceable?: readonly string[];
+  /** How many recipients SES could not take, when `unbounceable` lists only the first of them (issue 12, defect 9). */
+  readonly unbounceableCount?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
   /** Epoch seconds, DynamoDB TTL attribute. */

@@ -7,11 +7,14 @@ import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } fro
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambda/commons/metric-names';
+import { STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
 import { functionCode } from '../assets';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
@@ -21,17 +24,23 @@ export const SERVICE_NAME = 'ses-bouncer';
 
 /**
  * Timeouts: SES waits 30 s for a RequestResponse answer. The sender starts a
- * job only while `sendReserveMs` (75 s with the default 20 s slot wait) of its
- * invocation remains, so its timeout must be well above that.
+ * job only while `sendReserveMs()` (73 s by default) of its invocation
+ * remains and ends it before the invocation's end less 5 s; a timeout well
+ * above the reserve leaves room for a full slot wait.
  */
 export const RECEIVE_TIMEOUT = Duration.seconds(25);
 export const SEND_TIMEOUT = Duration.seconds(120);
+export const SWEEP_TIMEOUT = Duration.seconds(60);
+/** How often the sweep looks for stuck claims (issue 12, defect 3). */
+export const SWEEP_SCHEDULE = Duration.minutes(10);
 /** The event source of the sending function never runs more than this many at once. */
 const SEND_MAX_CONCURRENCY = 2;
 /** What {@link createFunctions} creates. */
 export interface Functions {
   readonly receiveFunction: lambda.Function;
   readonly sendFunction: lambda.Function;
+  /** Re-enqueues stale PENDING claims, expires old ones, marks dead SENDING items UNKNOWN; runs on a schedule. */
+  readonly sweepFunction: lambda.Function;
 }
 
 /** Creates both functions in `scope`, wired to the storage and granted what each needs. */
@@ -49,6 +58,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     memorySize: s.receiveMemorySize,
     environment,
     logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
     // Async invocations (invocationType Event) retry twice, then land in the DLQ
     // with the request and the error (a destination record carries both).
     retryAttempts: 2,
@@ -61,7 +71,24 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     memorySize: 256,
     environment,
     logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
     reservedConcurrentExecutions: s.sendReservedConcurrency,
+  });
+  const sweepFunction = nodeFunction(scope, 'Sweep', {
+    code: functionCode('sweep'),
+    description: 'ses-bouncer: re-enqueues stuck bounce claims, expires old ones, marks dead sends UNKNOWN',
+    timeout: SWEEP_TIMEOUT,
+    memorySize: 256,
+    environment,
+    logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
+    // No reserved concurrency (small accounts cannot reserve any): overlapping
+    // runs only race on conditional writes, and one of each pair changes nothing.
+  });
+  new events.Rule(scope, 'SweepSchedule', {
+    description: 'ses-bouncer: sweep stuck bounce claims',
+    schedule: events.Schedule.rate(SWEEP_SCHEDULE),
+    targets: [new targets.LambdaFunction(sweepFunction, { retryAttempts: 0 })],
   });
   sendFunction.addEventSource(
     new eventSources.SqsEventSource(storage.bounceQueue, {
@@ -72,8 +99,9 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   );
   grantReceive(scope, receiveFunction.role as iam.Role, s, storage);
   grantSend(sendFunction.role as iam.Role, s, storage);
-  grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, s, storage);
-  return { receiveFunction, sendFunction };
+  grantSweep(sweepFunction.role as iam.Role, storage);
+  grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, sweepFunction.role as iam.Role, s, storage);
+  return { receiveFunction, sendFunction, sweepFunction };
 }
 
 /** Settings the functions read; test/lib checks they are exactly lambda/config's names. */
@@ -124,12 +152,13 @@ function nodeFunction(
   id: string,
   options: Omit<lambda.FunctionProps, 'role' | 'logGroup' | 'logRetention' | 'runtime' | 'handler' | 'architecture'> & {
     readonly logRetention: logs.RetentionDays;
+    readonly logRemovalPolicy: RemovalPolicy;
   },
 ): lambda.Function {
-  const { logRetention, ...functionProps } = options;
+  const { logRetention, logRemovalPolicy, ...functionProps } = options;
   const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
     retention: logRetention,
-    removalPolicy: RemovalPolicy.DESTROY,
+    removalPolicy: logRemovalPolicy,
   });
   // Own role instead of the AWSLambdaBasicExecutionRole managed policy: logs
   // may go to this function's log group only.
@@ -173,6 +202,8 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       sid: 'ClaimAndBudget',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
+      // Message claims and sender budgets only: never the rate gate.
+      conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.budget),
     }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
@@ -202,14 +233,15 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
  * `encryptionKey` (bucket, tables, queues), a shared state table's key and
  * the user's bucket's key. Exact actions, no wildcard.
  */
-function grantKeys(receive: iam.Role, send: iam.Role, s: ResolvedProps, storage: Storage): void {
+function grantKeys(receive: iam.Role, send: iam.Role, sweep: iam.Role, s: ResolvedProps, storage: Storage): void {
   const grant = (role: iam.Role, sid: string, key: kms.IKey | undefined, actions: string[]) => {
     if (key) role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources: [key.keyArn] }));
   };
   const readWrite = ['kms:Decrypt', 'kms:GenerateDataKey'];
-  // Both functions read and write the tables and send to the queues (the DLQ through the failure destination).
+  // Every function reads and writes the state table and sends to a queue (the DLQ through the failure destination).
   grant(receive, 'UseBouncerKey', s.encryptionKey, readWrite);
   grant(send, 'UseBouncerKey', s.encryptionKey, readWrite);
+  grant(sweep, 'UseBouncerKey', s.encryptionKey, readWrite);
   if (s.encryptionKey) {
     for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
       Validations.of(receive).acknowledge({
@@ -221,6 +253,7 @@ function grantKeys(receive: iam.Role, send: iam.Role, s: ResolvedProps, storage:
   if (s.existingStateTable?.encryptionKey && s.existingStateTable.encryptionKey !== s.encryptionKey) {
     grant(receive, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
     grant(send, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
+    grant(sweep, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
   }
   const bucketKey = storage.mailBucket.encryptionKey;
   if (bucketKey && bucketKey !== s.encryptionKey) grant(receive, 'ReadMailKey', bucketKey, ['kms:Decrypt']);
@@ -228,10 +261,13 @@ function grantKeys(receive: iam.Role, send: iam.Role, s: ResolvedProps, storage:
 
 function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {
   for (const statement of [
+    // No PutItem: the sender only moves existing items (and the gate's first UpdateItem creates it).
     new iam.PolicyStatement({
       sid: 'LedgerAndRateGate',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
+      // Message items and the rate gate only: never a sender's budget.
+      conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.gate),
     }),
     // A job whose rate slot is far away goes back to the queue with a delay.
     new iam.PolicyStatement({
@@ -247,6 +283,38 @@ function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {
   ]) {
     role.addToPrincipalPolicy(statement);
   }
+}
+
+function grantSweep(role: iam.Role, storage: Storage): void {
+  for (const statement of [
+    new iam.PolicyStatement({
+      sid: 'ReadOpenIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${storage.stateTable.tableArn}/index/${STATE_OPEN_INDEX}`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'MoveStuckMessages',
+      actions: ['dynamodb:UpdateItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.message),
+    }),
+    new iam.PolicyStatement({
+      sid: 'RequeueJobs',
+      actions: ['sqs:SendMessage'],
+      resources: [storage.bounceQueue.queueArn],
+    }),
+  ]) {
+    role.addToPrincipalPolicy(statement);
+  }
+}
+
+/**
+ * Fences a statement to state-table items whose key starts with one of the
+ * prefixes (`msg#`, `budget#`, `gate#`): every partition key a request names
+ * must match (ForAllValues).
+ */
+function leadingKeys(...prefixes: string[]): Record<string, unknown> {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } };
 }
 
 /** Logical id of a construct's default CloudFormation resource, as cdk-nag names it. */

@@ -28,6 +28,7 @@ export interface Monitoring {
 export interface Watched {
   readonly receiveFunction: lambda.IFunction;
   readonly sendFunction: lambda.IFunction;
+  readonly sweepFunction: lambda.IFunction;
   readonly bounceQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
 }
@@ -93,6 +94,7 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
   return [
     alarm('ReceiveErrorsAlarm', 'the receive function failed', w.receiveFunction.metricErrors({ period }), 0),
     alarm('SendErrorsAlarm', 'the send function failed', w.sendFunction.metricErrors({ period }), 0),
+    alarm('SweepErrorsAlarm', 'the sweep of stuck claims failed', w.sweepFunction.metricErrors({ period }), 0),
     alarm(
       'DeadLetterAlarm',
       'bounce jobs or receive invocations are in the dead-letter queue',
@@ -110,6 +112,12 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
       'InvalidRulesAlarm',
       'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
       bouncerMetric(MetricName.InvalidRules),
+      0,
+    ),
+    alarm(
+      'BouncesFailedAlarm',
+      'SES refused bounces (MessageRejected, access denied, unverified identity) or their retries ran out; they are not sent',
+      bouncerMetric(MetricName.BouncesFailed),
       0,
     ),
     alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', bouncerMetric(MetricName.BouncesUnknown), 0),
@@ -155,6 +163,10 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.BouncesFailed),
         sum(MetricName.BouncesExpired),
         sum(MetricName.BouncesUnknown),
+        sum(MetricName.ClaimsRequeued),
+        sum(MetricName.RecipientsOverLimit),
+        sum(MetricName.RecipientsUnbounceable),
+        sum(MetricName.MailUnparsed),
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
         sum(MetricName.MailReadFailed),

@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IDependable } from 'constructs';
-import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { RULES_PARTITION_KEY, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
 
@@ -51,14 +51,7 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
     partitionKey: { name: RULES_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
     removalPolicy: s.rulesTableRemovalPolicy,
   });
-  const stateTable =
-    s.existingStateTable ??
-    new dynamodb.Table(scope, 'StateTable', {
-      ...tableDefaults,
-      partitionKey: { name: STATE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
-      removalPolicy: s.dataRemovalPolicy,
-    });
+  const stateTable = s.existingStateTable ?? createStateTable(scope, s, tableDefaults);
 
   const queueEncryption = s.encryptionKey
     ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: s.encryptionKey }
@@ -78,6 +71,28 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
   });
   return { mailBucket, rulesTable, stateTable, bounceQueue, deadLetterQueue, sesWriteAccess };
+}
+
+/**
+ * The state table of a bouncer that does not share another's. Its sparse
+ * index `open-by-age` holds only PENDING and SENDING messages, so the sweep
+ * reads what is stuck and never scans the table (issue 12, defect 3). A
+ * bouncer given `existingStateTable` uses the index its owner created.
+ */
+function createStateTable(scope: Construct, s: ResolvedProps, defaults: Partial<dynamodb.TableProps>): dynamodb.Table {
+  const stateTable = new dynamodb.Table(scope, 'StateTable', {
+    ...defaults,
+    partitionKey: { name: STATE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+    timeToLiveAttribute: STATE_TTL_ATTRIBUTE,
+    removalPolicy: s.dataRemovalPolicy,
+  });
+  stateTable.addGlobalSecondaryIndex({
+    indexName: STATE_OPEN_INDEX,
+    partitionKey: { name: STATE_OPEN_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: STATE_OPEN_SORT_KEY, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.ALL,
+  });
+  return stateTable;
 }
 
 /** The SES write statement: only under the prefix, only for this account and this rule. */

@@ -250,6 +250,9 @@ describe('SesBouncerStack', () => {
       expect(on('BouncerRulesTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
       expect(on('BouncerStateTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
       expect(on('BouncerBounceQueue')).toEqual(['sqs:SendMessage']);
+      // Issue 12, defect 14: message claims and budgets only, never the rate gate.
+      const state = statements.filter((s) => s.resources.some((r) => r.startsWith('${BouncerStateTable')));
+      for (const s of state) expect(s.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*', 'budget#*'] } });
       expect(statements.some((s) => s.actions.includes('ses:SendBounce'))).toBe(false);
     });
 
@@ -257,7 +260,42 @@ describe('SesBouncerStack', () => {
       const statements = functionStatements(template, 'BouncerSendFunction');
       expect(statements.some((s) => s.resources.some((r) => r.startsWith('${BouncerRulesTable')))).toBe(false);
       const state = statements.filter((s) => s.resources.some((r) => r.startsWith('${BouncerStateTable'))).flatMap((s) => s.actions);
-      expect(state.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      // Issue 12, defect 14: no PutItem (the sender never creates an item), and only message and gate items.
+      expect(state.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+      const fenced = statements.filter((s) => s.resources.some((r) => r.startsWith('${BouncerStateTable')));
+      for (const s of fenced) expect(s.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*', 'gate#*'] } });
+    });
+
+    it('defect 3/14: lets the sweep query only the open index and update only message items', () => {
+      const statements = functionStatements(template, 'BouncerSweepFunction');
+      const query = statements.filter((s) => s.actions.includes('dynamodb:Query'));
+      expect(query).toHaveLength(1);
+      expect(query[0].resources).toEqual([expect.stringMatching(/^\$\{BouncerStateTable\w+\.Arn\}\/index\/open-by-age$/)]);
+      const update = statements.filter((s) => s.actions.includes('dynamodb:UpdateItem'));
+      expect(update.map((s) => s.condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*'] } }]);
+      expect(statements.flatMap((s) => s.actions).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'].sort());
+    });
+
+    it('defect 3: runs the sweep every 10 minutes and gives the state table a sparse open index', () => {
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: 'open-by-age',
+            KeySchema: [
+              { AttributeName: 'openState', KeyType: 'HASH' },
+              { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          }),
+        ],
+      });
+    });
+
+    it('defect 14: keeps the log groups when the stack is deleted, unless told otherwise', () => {
+      const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(3);
+      for (const g of groups) expect(g.DeletionPolicy).toBe('Retain');
     });
 
     it('has no "*" resource and no wildcard action in any policy', () => {
@@ -303,16 +341,17 @@ describe('SesBouncerStack', () => {
         expect(alarm.ComparisonOperator).toBe('GreaterThanThreshold');
       }
       const find = (metricName: string, namespace: string) => alarms.filter((a) => a.MetricName === metricName && a.Namespace === namespace);
-      expect(find('Errors', 'AWS/Lambda')).toHaveLength(2);
+      expect(find('Errors', 'AWS/Lambda')).toHaveLength(3);
       expect(find('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toHaveLength(1);
       expect(find('ApproximateAgeOfOldestMessage', 'AWS/SQS')[0].Threshold).toBe(3600);
-      for (const name of [MetricName.BouncesExpired, MetricName.InvalidRules, MetricName.BouncesUnknown, MetricName.MailReadFailed]) {
+      // Issue 12, defect 13: BouncesFailed pages someone too.
+      for (const name of [MetricName.BouncesExpired, MetricName.InvalidRules, MetricName.BouncesFailed, MetricName.BouncesUnknown, MetricName.MailReadFailed]) {
         const [alarm] = find(name, METRICS_NAMESPACE);
         expect(alarm.Threshold).toBe(0);
         // Powertools Metrics adds exactly `service` as the default dimension.
         expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: 'ses-bouncer' }]);
       }
-      expect(alarms).toHaveLength(8);
+      expect(alarms).toHaveLength(10);
     });
 
     it('has a dashboard showing every bouncer metric and a SEARCH over skip reasons', () => {

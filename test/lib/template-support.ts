@@ -33,6 +33,8 @@ export interface IamStatement {
   readonly actions: readonly string[];
   /** Resources rendered as text: `${Logical.Arn}`, `${AWS::Region}` for intrinsics. */
   readonly resources: readonly string[];
+  /** The statement's Condition block, as written. */
+  readonly condition?: Record<string, unknown>;
 }
 
 /** Renders a CloudFormation value with intrinsics as readable text. */
@@ -67,6 +69,7 @@ export function iamStatements(template: Template): IamStatement[] {
       effect: String(s.Effect),
       actions: asList(s.Action as string | string[]),
       resources: asList(s.Resource).map(render),
+      condition: s.Condition as Record<string, unknown> | undefined,
     }));
   });
 }

@@ -104,4 +104,20 @@ describe('large messages (issue 12, defect 9)', () => {
     expect((await rig.audit(idOf(event)))?.state).toBe('SENT');
     process.stdout.write(`\nlarge messages: 6,000 long recipients → ${bounced} bounced, job ${body} bytes\n`);
   }, 60_000);
+
+  it('defect 9: keeps the claim under the item limit when thousands of recipients are ones SES cannot take (non-ASCII)', async () => {
+    const recipients = ['ascii@typical.example', ...Array.from({ length: 3000 }, (_, i) => `jürgen-${'ü'.repeat(40)}-${i}@typical.example`)];
+    const event = await rig.arrive({ recipients });
+
+    await rig.receive(event);
+
+    const item = await rig.rawItem(idOf(event));
+    expect(item?.state).toBe('PENDING');
+    expect((item?.unbounceable as string[]).length).toBeLessThanOrEqual(100);
+    expect(item?.unbounceableCount).toBe(3000);
+    await rig.drain({ timeoutMs: 30_000 });
+    const calls = rig.callsFor(idOf(event));
+    expect(calls).toHaveLength(1);
+    expect(recipientsOf(calls[0])).toBe(1);
+  }, 60_000);
 });

@@ -31,6 +31,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
 import { encodeBounceJob, parseBounceJob } from '../../lambda/adapters/sqs/bounce-job';
 import type { ReceiveDeps } from '../../lambda/app/receive-message';
+import { buildSweepDeps } from '../../lambda/app/sweep-wiring';
+import { sweepStuck, type SweepReport } from '../../lambda/app/sweep-stuck';
 import { buildReceiveDeps, createReceiveHandler } from '../../lambda/app/receive-wiring';
 import type { SendBounceDeps } from '../../lambda/app/send-bounce';
 import { buildSendDeps, createSendHandler, sendReserveMs } from '../../lambda/app/send-wiring';
@@ -797,6 +799,12 @@ export class PipelineRig {
         active.remaining = 0;
       },
     };
+  }
+
+  /** One run of the scheduled sweep, with the rig's clients, clock, queue and recorders (production wiring). */
+  async sweep(): Promise<SweepReport> {
+    const deps = { ...buildSweepDeps(this.config, this.clients, { clock: this.clock, logger: this.logs, metrics: this.metrics }), queue: this.queue };
+    return sweepStuck(deps);
   }
 
   // ----- reading the outcome -----

@@ -1,5 +1,6 @@
-import { InvalidBounceJobError, parseBounceJob } from '../../../../lambda/adapters/sqs/bounce-job';
+import { encodeBounceJob, InvalidBounceJobError, parseBounceJob } from '../../../../lambda/adapters/sqs/bounce-job';
 import { ValidationError } from '../../../../lambda/commons/errors';
+import type { BounceJob } from '../../../../lambda/ports';
 
 const valid = {
   messageId: 'msg-0001',
@@ -49,6 +50,26 @@ describe('bounce-job', () => {
     it('names the field when the message id is missing', () => {
       const { messageId: _, ...rest } = valid;
       expect(fieldOf(JSON.stringify(rest))).toBe('messageId');
+    });
+  });
+
+  describe('encodeBounceJob', () => {
+    it('stores a rule\'s bounce texts once and reads back the same job', () => {
+      const bounce = { ...valid.recipients[0].bounce, diagnosticCode: `smtp; 550 ${'d'.repeat(2000)}` };
+      const job = { ...valid, recipients: Array.from({ length: 100 }, (_, i) => ({ recipient: `u${i}@example.com`, ruleId: 'r1', bounce })) };
+      const body = encodeBounceJob(job as BounceJob);
+      expect(body.split('d'.repeat(2000))).toHaveLength(2);
+      expect(Buffer.byteLength(body)).toBeLessThan(10_000);
+      expect(parseBounceJob(body)).toEqual(job);
+    });
+
+    it('still reads a job queued before the compact form (the spec inline per recipient)', () => {
+      expect(parseBounceJob(JSON.stringify(valid))).toEqual(valid);
+    });
+
+    it('refuses a compact job whose recipient names a rule it does not carry', () => {
+      const body = JSON.stringify({ ...valid, bounces: {}, recipients: [{ recipient: 'bob@example.com', ruleId: 'r9' }] });
+      expect(fieldOf(body)).toBe('recipients.0.bounce');
     });
   });
 });
