@@ -183,7 +183,7 @@ describe('send-bounce', () => {
       await h.ledger.claim(auditFor(j, T0));
       const outcome = await sendBounce(h.deps, j);
       expect(outcome.kind).toBe('failed');
-      expect((await h.ledger.get('msg-1'))?.lastError).toMatch(/BouncedRecipientInfoList\.1\.Recipient "not-an-address"/);
+      expect((await h.ledger.get('msg-1'))?.lastError).toMatch(/BouncedRecipientInfoList "not-an-address": has no recipient SES can take/);
       expect(h.sender.calls).toHaveLength(0);
     });
 
