@@ -7,9 +7,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FUNCTION_BUNDLING, LAZY_PACKAGES, functionBundling, type FunctionName } from '../lib/ses-bouncer-construct';
+import { FUNCTIONS as SHIPPED, type FunctionName } from '../lib/assets';
+import { FUNCTION_BUILD_OPTIONS } from '../scripts/build-functions';
 import { runNodeChild } from './lib/child';
-import { buildBundle, buildFunctionBundle, esbuildOptionsOf, importsInto, packagesInOutput, type BuiltBundle } from './lib/bundle';
+import { buildBundle, buildFunctionBundle, importsInto, packagesInOutput, type BuiltBundle } from './lib/bundle';
 import { benchEnvironment } from './lib/local-services';
 import type { Benchmark, ResultRow } from './lib/result';
 import { fmt, fmtBytes, fmtSummary, summarize, type Summary } from './lib/stats';
@@ -17,10 +18,9 @@ import { fmt, fmtBytes, fmtSummary, summarize, type Summary } from './lib/stats'
 /** Target of the issue: init ≤ 1.3 × the SDK-only baseline. */
 const INIT_RATIO_TARGET = 1.3;
 
-const FUNCTIONS: ReadonlyArray<{ name: FunctionName; entry: string }> = [
-  { name: 'receive', entry: 'lambda/handlers/receive.ts' },
-  { name: 'send', entry: 'lambda/handlers/send.ts' },
-];
+const FUNCTIONS: ReadonlyArray<{ name: FunctionName; entry: string }> = (Object.keys(SHIPPED) as FunctionName[]).map((name) => ({ name, entry: SHIPPED[name].entry }));
+/** The packages a function loads lazily (lib/assets.ts FUNCTIONS). */
+const lazyOf = (name: FunctionName): readonly string[] => SHIPPED[name].lazy;
 
 /** SDK client packages and the client class each exports. */
 const SDK_CLIENTS: Record<string, string> = {
@@ -104,11 +104,11 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
   const rounds = quick ? 8 : 20;
   const dir = join(workDir, 'cold-start');
   mkdirSync(dir, { recursive: true });
-  const options = esbuildOptionsOf(FUNCTION_BUNDLING);
+  const options = { ...FUNCTION_BUILD_OPTIONS, sourcemap: false } as const;
 
-  // Each function exactly as the stack builds it (functionBundling: lazy packages shipped beside the bundle).
+  // Each function exactly as the package ships it (npm run build: lazy packages beside the bundle).
   const functions: BuiltBundle[] = [];
-  for (const f of FUNCTIONS) functions.push(await buildFunctionBundle(f.name, f.entry, functionBundling(f.name), join(dir, f.name)));
+  for (const f of FUNCTIONS) functions.push(await buildFunctionBundle(f.name, join(dir, f.name)));
   // Each function's baseline: the SDK clients that function bundles, nothing else.
   const baselines = new Map<string, BuiltBundle>();
   const clientsOf = new Map<string, string[]>();
@@ -133,10 +133,10 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
 
   // Static check: lazy packages are reached only through dynamic import() (compiled to a deferred require).
   const staticEdges = functions.flatMap((b) =>
-    LAZY_PACKAGES[b.name as FunctionName].flatMap((pkg) => importsInto(b.metafile, pkg).map((e) => ({ bundle: b.name, pkg, ...e }))),
+    lazyOf(b.name as FunctionName).flatMap((pkg) => importsInto(b.metafile, pkg).map((e) => ({ bundle: b.name, pkg, ...e }))),
   );
   const eagerEdges = staticEdges.filter((e) => e.kind !== 'dynamic-import');
-  const lazyCount = FUNCTIONS.reduce((n, f) => n + LAZY_PACKAGES[f.name].length, 0);
+  const lazyCount = FUNCTIONS.reduce((n, f) => n + lazyOf(f.name).length, 0);
 
   const child = join(dir, 'init-child.js');
   writeFileSync(child, INIT_CHILD);
@@ -150,7 +150,7 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
     for (const b of timed) {
       const { result } = await runNodeChild<{ initMs: number; packages: string[] }>(child, { file: b.file }, { env });
       samples.get(b.name)!.push(result.initMs);
-      if (functions.includes(b)) for (const p of result.packages) if (LAZY_PACKAGES[b.name as FunctionName].includes(p)) lazyLoadedAtInit.add(`${b.name}: ${p}`);
+      if (functions.includes(b)) for (const p of result.packages) if (lazyOf(b.name as FunctionName).includes(p)) lazyLoadedAtInit.add(`${b.name}: ${p}`);
     }
   }
 
@@ -201,7 +201,7 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
     baseline: fmtSummary(receiveBase, 'ms'),
   });
   rows.push({
-    measure: `lazy packages (${FUNCTIONS.flatMap((f) => LAZY_PACKAGES[f.name].map((p) => `${f.name}: ${p}`)).join('; ')})`,
+    measure: `lazy packages (${FUNCTIONS.flatMap((f) => lazyOf(f.name).map((p) => `${f.name}: ${p}`)).join('; ')})`,
     value:
       `metafile: ${staticEdges.length} import edge(s), ${eagerEdges.length} static; ` +
       `evaluated at init: ${lazyLoadedAtInit.size ? [...lazyLoadedAtInit].join(', ') : 'none'}`,
@@ -214,7 +214,7 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
     title: '1. Cold start',
     rows,
     notes: [
-      `Bundles built with esbuild from the construct's functionBundling(name) (FUNCTION_BUNDLING ${JSON.stringify(FUNCTION_BUNDLING)}; receive adds ${JSON.stringify(LAZY_PACKAGES.receive)} external, pre-bundled beside it by the afterBundling hook), as CDK's NodejsFunction runs them.`,
+      `Bundles built by scripts/build-functions.ts, as npm run build ships them (FUNCTION_BUILD_OPTIONS ${JSON.stringify(FUNCTION_BUILD_OPTIONS)}; receive adds ${JSON.stringify(lazyOf('receive'))} external, pre-bundled beside it in node_modules/). The source map is written outside the shipped directory.`,
       `Baselines: a bundle with the same options that imports and constructs only the SDK clients that function bundles (receive: ${clientsOf.get('receive')!.join(', ')}; send: ${clientsOf.get('send')!.join(', ')}).`,
       `Init = time of require(index.js) in a fresh node process without NODE_PATH (config, clients, adapters at module scope); ${rounds} rounds, bundles interleaved within each round; median [p10–p90].`,
       'Laziness: the metafile must show only dynamic-import edges into the lazy packages, and requiring the bundle must not load them.',

@@ -7,6 +7,8 @@
  * http://127.0.0.1:8000 ...` works against local mode without setup.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadSharedConfigFiles } from '@smithy/core/config';
+import { didYouMean } from '../lambda/commons/did-you-mean';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb/dynamodb-local';
 import type { CommonOptions } from './options';
 
@@ -40,4 +42,28 @@ export function createDynamoDbClient(common: CommonOptions, env: Readonly<Record
 export function whereOf(common: CommonOptions): string {
   if (common.endpointUrl) return ` at ${common.endpointUrl}`;
   return common.region ? ` in ${common.region}` : '';
+}
+
+/**
+ * A one-line error when the profile named by `--profile` or AWS_PROFILE is in
+ * neither shared file, checked before any AWS call (the SDK would only say
+ * "Could not load credentials from any providers", after trying every other
+ * source). Reads the files with the SDK's own loader, so AWS_CONFIG_FILE and
+ * AWS_SHARED_CREDENTIALS_FILE apply. Undefined when no profile is named or
+ * it exists.
+ */
+export async function missingProfile(common: CommonOptions, env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
+  const profile = common.profile ?? env.AWS_PROFILE;
+  if (!profile) return undefined;
+  let files: Awaited<ReturnType<typeof loadSharedConfigFiles>>;
+  try {
+    files = await loadSharedConfigFiles({ ignoreCache: true });
+  } catch {
+    return undefined; // unreadable files: let the SDK report what it finds
+  }
+  const known = [...new Set([...Object.keys(files.configFile), ...Object.keys(files.credentialsFile)])];
+  if (known.includes(profile)) return undefined;
+  const from = common.profile ? '--profile' : 'AWS_PROFILE';
+  const listed = known.length > 0 ? `; profiles there: ${known.join(', ')}` : '; there are none';
+  return `no profile named ${JSON.stringify(profile)} (${from}) in ~/.aws/config or ~/.aws/credentials${didYouMean(profile, known)}${listed}`;
 }

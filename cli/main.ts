@@ -9,6 +9,8 @@
  * `run()` takes argv and the I/O, so tests call it in-process; `cli/bin.js`
  * calls {@link main} with the real process.
  */
+import { didYouMean } from '../lambda/commons/did-you-mean';
+import { missingProfile } from './aws';
 import { createContext, type Command } from './command';
 import { explainCommand } from './commands/explain';
 import { RULES_COMMANDS } from './commands/rules';
@@ -16,6 +18,7 @@ import { testCommand } from './commands/test';
 import { CommandError, EXIT, UsageError } from './errors';
 import { println, processIo, type CliIo } from './io';
 import { COMMON_HELP, helpOf, parseCommandArgs } from './options';
+import { CLI_VERSION } from './version';
 
 const TOP_COMMANDS: Readonly<Record<string, Command>> = Object.freeze({ test: testCommand, explain: explainCommand });
 
@@ -45,6 +48,7 @@ ${list(RULES_COMMANDS)}
 ${list(TOP_COMMANDS)}
 
 Run "ses-bouncer <command> --help" for details. docs/cli.md has examples.
+"ses-bouncer --version" prints the version.
 
 ${COMMON_HELP}
 `;
@@ -62,16 +66,23 @@ function resolve(argv: readonly string[]): { command: Command; rest: string[] } 
   const [first, second] = argv;
   if (first === undefined) throw new UsageError('missing command', USAGE);
   if (isHelp(first) || first === 'help') return { help: USAGE };
+  if (first === '--version') return { help: `ses-bouncer ${CLI_VERSION}\n` };
   if (first.startsWith('-')) throw new UsageError(`expected a command before ${JSON.stringify(first)}`, USAGE);
   if (first === 'rules') {
     if (isHelp(second)) return { help: RULES_USAGE };
     if (second === undefined) throw new UsageError('rules: missing subcommand', RULES_USAGE);
     const command = Object.hasOwn(RULES_COMMANDS, second) ? RULES_COMMANDS[second] : undefined;
-    if (!command) throw new UsageError(`rules: unknown subcommand ${JSON.stringify(second)}`, RULES_USAGE);
+    if (!command) throw new UsageError(`rules: unknown subcommand ${JSON.stringify(second)}${didYouMean(second, Object.keys(RULES_COMMANDS))}`, RULES_USAGE);
     return { command, rest: argv.slice(2) };
   }
   const command = Object.hasOwn(TOP_COMMANDS, first) ? TOP_COMMANDS[first] : undefined;
-  if (!command) throw new UsageError(`unknown command ${JSON.stringify(first)}`, USAGE);
+  if (!command) {
+    // `ses-bouncer list` most likely meant `rules list`.
+    const hint = Object.hasOwn(RULES_COMMANDS, first)
+      ? ` (did you mean "rules ${first}"?)`
+      : didYouMean(first, ['rules', ...Object.keys(TOP_COMMANDS)]);
+    throw new UsageError(`unknown command ${JSON.stringify(first)}${hint}`, USAGE);
+  }
   return { command, rest: argv.slice(1) };
 }
 
@@ -105,6 +116,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return EXIT.ok;
     }
     const args = parseCommandArgs(command.spec, rest, io.env);
+    const noProfile = await missingProfile(args.common, io.env);
+    if (noProfile !== undefined) throw new CommandError(noProfile);
     return await command.run(createContext(command.spec, args, io));
   } catch (error) {
     if (error instanceof UsageError) {

@@ -5,6 +5,7 @@
  * {@link UsageError}s (exit 2).
  */
 import { parseArgs } from 'node:util';
+import { didYouMean } from '../lambda/commons/did-you-mean';
 import { UsageError } from './errors';
 
 /** One flag as `parseArgs` takes it. */
@@ -83,11 +84,14 @@ const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undef
 export function parseCommandArgs(spec: CommandSpec, argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgs {
   const usage = helpOf(spec);
   let parsed: ReturnType<typeof parseArgs>;
+  const options = { ...COMMON_FLAGS, ...spec.flags };
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...COMMON_FLAGS, ...spec.flags }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
     // parseArgs's messages name the flag; drop its advice about `--`, which fits no command here.
-    const message = (error as Error).message.replace(/\s*To specify a positional argument starting with a '-'.*$/s, '');
+    let message = (error as Error).message.replace(/\s*To specify a positional argument starting with a '-'.*$/s, '');
+    const unknown = (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(--?[^']+)'/.exec(message)?.[1] : undefined;
+    if (unknown !== undefined) message = message.replace(/\.$/, '') + didYouMean(unknown, Object.keys(options).map((name) => `--${name}`));
     throw new UsageError(`${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, usage, { cause: error });
   }
   const values = parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>;

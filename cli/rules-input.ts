@@ -2,7 +2,8 @@
  * Reading rule items from a JSON file or standard input, and checking them
  * with the rules domain before anything is written.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { printable } from '../lambda/commons/printable';
 import { DEFAULT_PRIORITY, compileRules, type RuleCompilation } from '../lambda/domain/rules';
 import { CommandError } from './errors';
@@ -24,6 +25,24 @@ export async function readJson(source: string, io: CliIo): Promise<unknown> {
   } catch (error) {
     throw new CommandError(`${name} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Rule items from `-` (standard input), a JSON file, or every `*.json` file of
+ * a directory in name order (as `npm start --rules DIR` seeds them).
+ */
+export async function readRuleItems(source: string, io: CliIo, single: boolean): Promise<unknown[]> {
+  if (source !== '-' && (await stat(source).catch(() => undefined))?.isDirectory()) {
+    const files = (await readdir(source)).filter((f) => f.endsWith('.json')).sort();
+    if (files.length === 0) throw new CommandError(`directory ${JSON.stringify(source)} holds no .json file`);
+    const items: unknown[] = [];
+    for (const file of files) {
+      const path = join(source, file);
+      items.push(...itemsOf(await readJson(path, io), path, single));
+    }
+    return items;
+  }
+  return itemsOf(await readJson(source, io), source, single);
 }
 
 /**

@@ -2,8 +2,8 @@ import { TlsPolicy } from 'aws-cdk-lib/aws-ses';
 import type { Node } from 'constructs';
 import { ConfigError } from '../lambda/commons/errors';
 import type { SenderAuthPolicy } from '../lambda/domain/model';
-import type { InvocationType, SesBouncerProps } from './ses-bouncer-construct';
-import { SENDER_AUTH_POLICIES } from './ses-bouncer-construct';
+import type { InvocationType, SesBouncerProps } from './props';
+import { SENDER_AUTH_POLICIES } from './props';
 import { checkOneOf } from './validation';
 
 /** Prefix of every context key the app reads, e.g. `ses-bouncer:recipients`. */

@@ -17,8 +17,9 @@ import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
+import { findHeaderEnd } from '../lambda/adapters/s3/header-block';
 import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
-import { startLocalS3Server, storeLikeS3Action, type LocalS3Server } from './s3/local-s3';
+import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
 import { createReceiveInvoker } from './pipeline/receive-invoker';
@@ -43,6 +44,12 @@ export interface LocalModeOptions {
   readonly cacheSeconds: number;
   /** Concurrent send handlers. @default 2 */
   readonly sendConcurrency?: number;
+  /**
+   * Receive invocations running at once; later events wait their turn (an
+   * event is a few KB, a running invocation may stream a 40 MB message
+   * through the MIME parser). @default 2
+   */
+  readonly receiveConcurrency?: number;
   /** Settings from the environment that tune the pipeline (SENDER_AUTH_POLICY, …); local endpoints and names win. */
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
@@ -65,6 +72,25 @@ export interface LocalMode {
 
 export const LOCAL_BUCKET = 'ses-bouncer-local-mail';
 export const LOCAL_PREFIX = 'inbound/';
+
+/** Runs at most `limit` tasks at once, the rest in arrival order. */
+export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a whole number of at least 1, got ${limit}`);
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
 
 /** The first receiving domain, for the bounce sender and the Reporting-MTA. */
 function firstDomain(domains: readonly string[]): string {
@@ -94,7 +120,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     stops.push(() => db.stop());
     const s3: LocalS3Server = await startLocalS3Server({ bucket: LOCAL_BUCKET, directory: options.dataDir ? join(options.dataDir, 's3') : undefined });
     stops.push(() => s3.stop());
-    const standIn: SesStandIn = await startSesStandIn({ outboxDir: options.outboxDir });
+    // Calls are kept for nobody to read in local mode: a bounded tail, for debugging.
+    const standIn: SesStandIn = await startSesStandIn({ outboxDir: options.outboxDir, maxCallsKept: 100 });
     stops.push(() => standIn.close());
 
     const domain = firstDomain(options.domains);
@@ -162,8 +189,14 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     };
 
     const inFlight = new Set<Promise<void>>();
+    // Lambda caps concurrency too; here the cap keeps a burst of big mail from parsing all at once.
+    const receiveSlots = createLimiter(options.receiveConcurrency ?? 1);
     const onMessage = async (mail: ReceivedMail) => {
-      const built = buildSesEvent(mail.raw, mail.envelope, {
+      // The event is built from the message's first bytes (the mail stays on disk); a header block
+      // longer than them is cut at its last whole line, as no rule may see half a header.
+      const cut = mail.head.length < mail.size && findHeaderEnd(mail.head) < 0;
+      const head = cut ? mail.head.subarray(0, mail.head.lastIndexOf(0x0a) + 1) : mail.head;
+      const built = buildSesEvent(head, mail.envelope, {
         receivedAt: mail.receivedAt,
         verdicts: options.verdicts,
         client: mail.client,
@@ -171,14 +204,21 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
-      await storeLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, built.stored);
+      await storeFileLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
+        prefix: built.added,
+        file: mail.file,
+        size: mail.size,
+      });
+      // The stand-in keeps at most 64 KiB of the header block, for the DSN; the recipients let it check SendBounce's.
+      const headers = Buffer.concat([built.added, head]);
       standIn.registerReceived(built.messageId, {
         receivedAt: mail.receivedAt,
         sender: mail.envelope.mailFrom,
-        rawHeaders: built.stored.subarray(0, splitHeaderBlock(built.stored).bodyOffset).toString('utf8'),
+        rawHeaders: splitHeaderBlock(headers).headerBlock,
+        recipients: mail.envelope.rcptTo,
       });
       // Invocation type Event: SES does not wait for the function.
-      const run = runReceive(built.event, built.messageId, mail.envelope.mailFrom).finally(() => inFlight.delete(run));
+      const run = receiveSlots(() => runReceive(built.event, built.messageId, mail.envelope.mailFrom)).finally(() => inFlight.delete(run));
       inFlight.add(run);
       return { messageId: built.messageId };
     };

@@ -161,8 +161,12 @@ async function main(): Promise<void> {
 
   const smtp = `${mode.smtp.host}:${mode.smtp.port}`;
   const sampleTo = domains[0].includes('@') ? domains[0] : `former@${domains[0].replace(/^\./, '')}`;
+  // A new rule ahead of the seeded ones (priority 10 < 100), so the try-out
+  // adds an exception instead of silently replacing a seeded rule.
+  const allowRule = { ruleId: 'allow-former', priority: 10, recipients: [sampleTo], action: 'allow' };
   const item = JSON.stringify({
-    ruleId: { S: 'former-employee' },
+    ruleId: { S: allowRule.ruleId },
+    priority: { N: String(allowRule.priority) },
     recipients: { L: [{ S: sampleTo }] },
     action: { S: 'allow' },
   });
@@ -176,14 +180,26 @@ async function main(): Promise<void> {
     `  outbox        ${outboxDir}`,
     `  rules         ${mode.seeded > 0 ? `${mode.seeded} seeded from ${rulesPath}` : 'table already had rules (not seeded)'}; cached ${cacheSeconds} s`,
     '',
+    'In a second terminal, paste this first (the commands below use it):',
+    `  ${exportLine(mode.dynamodb.endpoint, mode.tables)}`,
     'Send a message:',
     `  swaks --server ${smtp} --from someone@sender.example --to ${sampleTo}`,
-    'Edit a rule while it runs (takes effect within the cache time):',
-    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb put-item --region us-east-1 --endpoint-url ${mode.dynamodb.endpoint} --table-name ${mode.tables.rules} --item '${item}'`,
+    `Allow ${sampleTo} while it runs (a new rule ahead of the seeded one; applies within the cache time):`,
+    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb put-item --region us-east-1 --endpoint-url "$SES_BOUNCER_DDB" --table-name ${mode.tables.rules} --item '${item}'`,
+    `  or, without the AWS CLI: npx ses-bouncer rules put - --endpoint-url "$SES_BOUNCER_DDB" <<< '${JSON.stringify(allowRule)}'`,
     '',
     `ready: listening for SMTP on ${smtp}; Ctrl-C (or SIGTERM to pid ${process.pid}) stops everything`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The shell line that points a second terminal at this local mode: the
+ * DynamoDB endpoint as SES_BOUNCER_DDB (for `--endpoint-url`), and the table
+ * names the CLI reads from its environment.
+ */
+function exportLine(dynamoDbEndpoint: string, tables: { readonly rules: string; readonly state: string }): string {
+  return `export SES_BOUNCER_DDB=${dynamoDbEndpoint} SES_BOUNCER_RULES_TABLE=${tables.rules} SES_BOUNCER_STATE_TABLE=${tables.state}`;
 }
 
 main().catch((error: unknown) => {

@@ -12,7 +12,14 @@ import {
   waitUntilTableExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../lambda/config/tables';
+import {
+  RULES_PARTITION_KEY,
+  STATE_OPEN_ATTRIBUTE,
+  STATE_OPEN_INDEX,
+  STATE_OPEN_SORT_KEY,
+  STATE_PARTITION_KEY,
+  STATE_TTL_ATTRIBUTE,
+} from '../lambda/config/tables';
 
 /** Table names of local mode. */
 export interface LocalTableNames {
@@ -45,6 +52,36 @@ async function createKeyedTable(client: DynamoDBClient, table: string, partition
 }
 
 /**
+ * Creates the state table as the stack does: `pk`, and the sparse open index
+ * (`openState` + `updatedAt`, all attributes projected) that the sweep queries.
+ * Does not wait; tests on DynamoDB Local use it at once.
+ */
+export async function createStateTable(client: DynamoDBClient, table: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: STATE_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: STATE_PARTITION_KEY, AttributeType: 'S' },
+        { AttributeName: STATE_OPEN_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: STATE_OPEN_SORT_KEY, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: STATE_OPEN_INDEX,
+          KeySchema: [
+            { AttributeName: STATE_OPEN_ATTRIBUTE, KeyType: 'HASH' },
+            { AttributeName: STATE_OPEN_SORT_KEY, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+/**
  * Creates whichever of the tables is missing and turns TTL on for the state
  * table. Returns the names it created.
  */
@@ -55,7 +92,8 @@ export async function ensureLocalTables(client: DynamoDBClient, names: LocalTabl
     created.push(names.rules);
   }
   if (!(await exists(client, names.state))) {
-    await createKeyedTable(client, names.state, STATE_PARTITION_KEY);
+    await createStateTable(client, names.state);
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: names.state });
     await client.send(
       new UpdateTimeToLiveCommand({
         TableName: names.state,

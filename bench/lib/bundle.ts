@@ -1,68 +1,15 @@
 /**
- * Builds Lambda bundles with esbuild exactly as the stack does: the options
- * come from the construct's exported FUNCTION_BUNDLING and are translated the
- * way aws-cdk-lib's NodejsFunction turns them into esbuild arguments
- * (`--bundle --platform=node --target … --minify --sourcemap --external:…`).
+ * Builds Lambda bundles with esbuild exactly as the package build does: the
+ * functions through scripts/build-functions.ts itself, baselines with its
+ * FUNCTION_BUILD_OPTIONS.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { FunctionName } from '../../lib/assets';
+import { buildFunction } from '../../scripts/build-functions';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { REPO_ROOT } from './paths';
-
-/** Bundling props that do not change the bundle's bytes (how or where esbuild runs). */
-const NO_EFFECT_ON_OUTPUT = new Set(['forceDockerBundling', 'logLevel', 'metafile']);
-
-/** Props handled outside esbuildOptionsOf: commandHooks run by {@link buildFunctionBundle} as CDK runs them. */
-const RUN_AFTER_BUILD = new Set(['commandHooks']);
-
-/** `esbuildArgs` translated to build options; anything else is refused like an unknown prop. */
-function esbuildArgsOf(args: Readonly<Record<string, string | boolean>> | undefined): Partial<BuildOptions> {
-  const supported: Record<string, boolean> = {};
-  for (const [key, value] of Object.entries(args ?? {})) {
-    const m = /^--supported:([a-z0-9-]+)$/.exec(key);
-    if (!m || (value !== 'true' && value !== 'false')) {
-      throw new Error(`esbuildArgs ${JSON.stringify(key)}=${JSON.stringify(value)} is not mirrored by the benchmark; teach bench/lib/bundle.ts about it`);
-    }
-    supported[m[1]] = value === 'true';
-  }
-  return Object.keys(supported).length ? { supported } : {};
-}
-
-/**
- * esbuild build options equivalent to CDK's for these bundling props. Throws
- * for a prop it does not translate, so a new option in the construct cannot
- * silently make the benchmark measure a different bundle.
- */
-export function esbuildOptionsOf(bundling: Readonly<BundlingOptions>): BuildOptions {
-  const translated = new Set(['minify', 'sourceMap', 'target', 'externalModules', 'format', 'define', 'keepNames', 'mainFields', 'banner', 'footer', 'loader', 'esbuildArgs']);
-  for (const [key, value] of Object.entries(bundling)) {
-    if (value === undefined || NO_EFFECT_ON_OUTPUT.has(key) || RUN_AFTER_BUILD.has(key) || translated.has(key)) continue;
-    throw new Error(`bundling option ${JSON.stringify(key)} is not mirrored by the benchmark; teach bench/lib/bundle.ts about it`);
-  }
-  if (!bundling.target) throw new Error('FUNCTION_BUNDLING must name its target (CDK would derive it from the runtime)');
-  return {
-    bundle: true,
-    platform: 'node',
-    target: bundling.target,
-    // CDK passes no --format unless asked: esbuild then writes CommonJS for platform node.
-    format: bundling.format === undefined ? 'cjs' : (bundling.format as BuildOptions['format']),
-    minify: bundling.minify ?? false,
-    sourcemap: bundling.sourceMap ?? false,
-    // CDK's default for Node 18+ runtimes is to leave the runtime's AWS SDK out.
-    external: [...(bundling.externalModules ?? ['@aws-sdk/*'])],
-    define: bundling.define ? { ...bundling.define } : undefined,
-    keepNames: bundling.keepNames,
-    mainFields: bundling.mainFields ? [...bundling.mainFields] : undefined,
-    banner: bundling.banner ? { js: bundling.banner } : undefined,
-    footer: bundling.footer ? { js: bundling.footer } : undefined,
-    loader: bundling.loader ? ({ ...bundling.loader } as BuildOptions['loader']) : undefined,
-    ...esbuildArgsOf(bundling.esbuildArgs as Record<string, string | boolean> | undefined),
-    logLevel: 'warning',
-  };
-}
 
 /** One built bundle. */
 export interface BuiltBundle {
@@ -92,23 +39,13 @@ function bytesUnder(dir: string): number {
 }
 
 /**
- * Builds a function's bundle as CDK's NodejsFunction does with these bundling
- * props: esbuild with the translated options, then the `afterBundling` shell
- * commands with `bash -c` from the project root (input dir = project root,
- * output dir = `outDir`).
+ * Builds a function exactly as `npm run build` does (scripts/build-functions.ts:
+ * the same esbuild options, lazy packages pre-bundled beside it) into `outDir`.
  */
-export async function buildFunctionBundle(
-  name: string,
-  entry: string,
-  bundling: Readonly<BundlingOptions>,
-  outDir: string,
-  extra: Partial<BuildOptions> = {},
-): Promise<BuiltBundle> {
-  const built = await buildBundle(name, { entry }, esbuildOptionsOf(bundling), outDir, extra);
-  for (const cmd of bundling.commandHooks?.afterBundling(REPO_ROOT, outDir) ?? []) {
-    execFileSync('bash', ['-c', cmd], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  }
-  return { ...built, besideBytes: bytesUnder(join(outDir, 'node_modules')) };
+export async function buildFunctionBundle(name: FunctionName, outDir: string): Promise<BuiltBundle> {
+  const built = await buildFunction(name, outDir, join(outDir, '..', `${name}-info`));
+  const code = readFileSync(built.file);
+  return { name, file: built.file, bytes: code.length, gzipBytes: gzipSync(code).length, besideBytes: bytesUnder(join(outDir, 'node_modules')), metafile: built.metafile };
 }
 
 /**

@@ -17,7 +17,7 @@ import { dryRun, type DryRunResult } from '../dry-run';
 import { CommandError } from '../errors';
 import { renderFields, renderTable } from '../format/table';
 import { println, type TextSink } from '../io';
-import { issueLines, itemsOf, readJson } from '../rules-input';
+import { issueLines, readRuleItems } from '../rules-input';
 
 const POLICIES: readonly SenderAuthPolicy[] = ['spf-pass', 'spf-or-dmarc-pass', 'none'];
 
@@ -36,7 +36,7 @@ export function senderFromMessage(raw: Buffer): string | undefined {
 async function loadRules(ctx: CommandContext): Promise<{ compilation: RuleCompilation; source: string }> {
   const file = ctx.args.string('rules');
   if (file !== undefined) {
-    return { compilation: compileRules(itemsOf(await readJson(file, ctx.io), file, true)), source: `file ${file}` };
+    return { compilation: compileRules(await readRuleItems(file, ctx.io, true)), source: `file ${file}` };
   }
   if (!ctx.args.common.table) throw ctx.usageError('no rules: pass --rules FILE, or --table NAME (or SES_BOUNCER_RULES_TABLE) to use the table');
   const table = ctx.rulesTable();
@@ -101,7 +101,7 @@ Options:
                           sender (default: the Return-Path, else From, of the .eml)
   --verdicts SPEC         SES verdicts, e.g. spf=FAIL,spam=PASS,dmarc=FAIL,dmarcPolicy=reject
                           (default: all PASS; an X-Ses-Bouncer-Simulate header in the .eml also applies)
-  --rules FILE            rules from a JSON file instead of the table
+  --rules FILE|DIR        rules from a JSON file (or every *.json of a directory) instead of the table
   --policy POLICY         sender authentication: spf-pass (default), spf-or-dmarc-pass, none
   --bounce-sender ADDR    BounceSender (default: mailer-daemon@<domain of the first bounced recipient>)
   --bounce-sender-arn ARN BounceSenderArn (default: none)

@@ -3,6 +3,7 @@ import { logger as defaultLogger, maskAddress } from '../commons/logger';
 import { MetricName, metrics as defaultMetrics, MetricUnit } from '../commons/metrics';
 import { sesCanBounce } from '../domain/bounce/build-request';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
+import { fitBounces } from '../domain/bounce/fit';
 import { GUARD_NEEDS, type CheckSender } from '../domain/guard';
 import type {
   AttachmentFacts,
@@ -171,9 +172,19 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     throw err;
   }
 
-  const bounces: BouncedRecipient[] = bouncedRecipients(decisions);
+  // What the job (SQS) and the audit item (DynamoDB) can carry; the rest is not bounced, and counted.
+  const fitted = fitBounces(decisions);
   // SES bounces only ASCII addresses: the rest are recorded and counted, and never stop the others' bounce.
+  const bounces: BouncedRecipient[] = fitted.bounced.filter((b) => sesCanBounce(b.recipient));
   const unbounceable = decisions.filter((d) => isBounce(d) && !sesCanBounce(d.recipient)).map((d) => d.recipient);
+  if (fitted.unbounced.length > 0) {
+    log.warn('too many recipients to bounce in one job; the rest are not bounced', {
+      messageId,
+      bounced: bounces.length,
+      notBounced: fitted.unbounced.length,
+    });
+    count(MetricName.RecipientsOverLimit, fitted.unbounced.length);
+  }
   const disposition: Disposition = decisions.every(isBounce) ? 'STOP_RULE_SET' : 'CONTINUE';
   const checked = deps.checkSender(facts, deps.policy);
   const guard: GuardVerdict = bounces.length > 0 ? checked : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
@@ -182,7 +193,9 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     messageId,
     receivedAt: facts.receivedAt,
     sender: facts.sender,
-    decisions,
+    decisions: fitted.decisions,
+    ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+    ...(fitted.unbounced.length > 0 ? { unbouncedRecipients: fitted.unbounced.length } : {}),
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
     attempts: 0,
@@ -261,7 +274,7 @@ function countWith(metrics: ReceiveMetricsSink, name: string, dimension: string,
 }
 
 /** The job a stored claim stands for: its own decisions, not a re-evaluation under today's rules. */
-function jobFrom(record: AuditRecord): BounceJob {
+export function jobFrom(record: AuditRecord): BounceJob {
   return {
     messageId: record.messageId,
     receivedAt: record.receivedAt,

@@ -6,6 +6,7 @@ import type { AuditRecord, BounceJob, BounceQueue, BounceState, MessageLedger } 
 import {
   MessageRejectedError,
   PermanentSendError,
+  SendOutcomeUnknownError,
   ThrottledError,
   TransientSendError,
   type BounceSender,
@@ -44,6 +45,53 @@ export interface SendSettings extends BounceRequestSettings {
    * item is still ours meanwhile. @default 20000
    */
   readonly recordRetryMs?: number;
+  /**
+   * Longest one SendBounce call can take: the SES client's request timeout
+   * plus the SDK's own overhead. @default 11000
+   */
+  readonly sesCallMaxMs?: number;
+  /**
+   * Longest one DynamoDB or SQS request can take, the SDK's retries
+   * included (see commons/clients). @default {@link DEFAULT_OP_MAX_MS}
+   */
+  readonly opMaxMs?: number;
+}
+
+/** Default of {@link SendSettings.opMaxMs}: 3 attempts of 3 s plus the SDK's backoff between them. */
+export const DEFAULT_OP_MAX_MS = 12_000;
+
+type TimeSettings = Pick<SendSettings, 'recordRetryMs' | 'sesCallMaxMs' | 'opMaxMs'>;
+
+/**
+ * Time a job may still need once its SendBounce call has started: the call,
+ * then either the SENT write (retried for `recordRetryMs`) or the writes
+ * that end or requeue it. A call starts only while this much of the job's
+ * time is left.
+ */
+export function jobTailMs(settings: TimeSettings = {}): number {
+  const op = settings.opMaxMs ?? DEFAULT_OP_MAX_MS;
+  const call = settings.sesCallMaxMs ?? 11_000;
+  const record = settings.recordRetryMs ?? 20_000;
+  return call + Math.max(record + op, 2 * op);
+}
+
+/**
+ * The least time worth starting a job with: read its item, take a slot, and
+ * the {@link jobTailMs}. With less, the record is left for redelivery.
+ */
+export function minJobMs(settings: TimeSettings = {}): number {
+  return 2 * (settings.opMaxMs ?? DEFAULT_OP_MAX_MS) + jobTailMs(settings);
+}
+
+/** Per-job options of {@link sendBounce}. */
+export interface SendJobOptions {
+  /**
+   * Epoch ms by which the job must be over, whatever happens (the caller
+   * passes its invocation's end, less a safety margin). Waits are cut so that
+   * a call starts only if its worst case still ends before it; otherwise the
+   * job goes back to the queue. @default no deadline
+   */
+  readonly deadline?: number;
 }
 
 /** The two methods of Powertools Metrics / Logger the use case needs; tests pass recorders. */
@@ -68,7 +116,7 @@ export interface SendBounceDeps {
 }
 
 /** Why a job went back to the queue with a delay (its item is PENDING again). */
-export type RequeueCause = 'no-slot' | 'late' | 'throttled' | 'transient';
+export type RequeueCause = 'no-slot' | 'late' | 'throttled' | 'transient' | 'no-time';
 
 /** What became of one job. Only `exhausted` asks the caller to fail the queue record (→ DLQ). */
 export type SendOutcome =
@@ -79,7 +127,7 @@ export type SendOutcome =
   | { readonly kind: 'missing' }
   /** Another consumer is sending it now; the job comes back once that must have ended. */
   | { readonly kind: 'in-flight'; readonly delaySeconds: number }
-  /** A process died while SENDING; marked UNKNOWN, never resent. */
+  /** The SendBounce answer was lost, or a process died while SENDING; marked UNKNOWN, never resent. */
   | { readonly kind: 'unknown' }
   | { readonly kind: 'expired' }
   | { readonly kind: 'failed'; readonly reason: string }
@@ -99,18 +147,21 @@ const FINAL_OR_FOREIGN: readonly BounceState[] = ['SENT', 'FAILED', 'EXPIRED', '
  * UNKNOWN and never resent: a crash between SendBounce and the SENT write
  * loses at most the audit, never causes a second bounce (docs/pipeline.md).
  */
-export async function sendBounce(deps: SendBounceDeps, job: BounceJob): Promise<SendOutcome> {
-  return new SendAttempt(deps, job).run();
+export async function sendBounce(deps: SendBounceDeps, job: BounceJob, options: SendJobOptions = {}): Promise<SendOutcome> {
+  return new SendAttempt(deps, job, options.deadline ?? Number.POSITIVE_INFINITY).run();
 }
 
 class SendAttempt {
   private readonly s: Required<Omit<SendSettings, 'bounceSenderArn'>> & Pick<SendSettings, 'bounceSenderArn'>;
   private readonly deadline: number;
+  /** Latest start of a SendBounce call that still ends before the job's deadline. */
+  private readonly latestCallStart: number;
   private attempts = 0;
 
   constructor(
     private readonly deps: SendBounceDeps,
     private readonly job: BounceJob,
+    jobDeadline: number,
   ) {
     const given = deps.settings;
     this.s = {
@@ -122,8 +173,16 @@ class SendAttempt {
       expirySafetyMs: given.expirySafetyMs ?? 60_000,
       backoffBaseMs: given.backoffBaseMs ?? 500,
       recordRetryMs: given.recordRetryMs ?? 20_000,
+      sesCallMaxMs: given.sesCallMaxMs ?? 11_000,
+      opMaxMs: given.opMaxMs ?? DEFAULT_OP_MAX_MS,
     };
     this.deadline = Date.parse(job.receivedAt) + SEND_WINDOW_MS - this.s.expirySafetyMs;
+    this.latestCallStart = jobDeadline - jobTailMs(this.s);
+  }
+
+  /** How long a slot may be waited for from now: the call must start by {@link latestCallStart}, after the acquire itself. */
+  private slotRoom(now: number): number {
+    return this.latestCallStart - now - this.s.opMaxMs;
   }
 
   async run(): Promise<SendOutcome> {
@@ -180,8 +239,10 @@ class SendAttempt {
     for (let call = 1; ; call++) {
       const now = clock.now();
       if (now >= this.deadline) return this.finish('PENDING', 'EXPIRED');
+      const room = this.slotRoom(now);
+      if (room < 0) return this.requeue('no-time', 1);
       const acquired = await gate.acquire({
-        maxWaitMs: Math.min(this.s.maxSlotWaitMs, this.deadline - now),
+        maxWaitMs: Math.min(this.s.maxSlotWaitMs, this.deadline - now, room),
         transition: { messageId: this.job.messageId, from: ['PENDING'], to: 'SENDING' },
       });
       if (acquired.kind === 'transition-refused') {
@@ -194,6 +255,8 @@ class SendAttempt {
       const started = await this.waitForSlot(acquired.slot);
       if (started === 'no-slot') return this.backToQueue('late', this.s.maxSlotWaitMs / 1000);
       if (started >= this.deadline) return this.finish('SENDING', 'EXPIRED');
+      // Only a clock that overshot its sleep gets here; the call would outlive the job.
+      if (started > this.latestCallStart) return this.backToQueue('no-time', 1);
 
       this.deps.metrics.addMetric(MetricName.QueueAgeAtSendMs, MetricUnit.Milliseconds, started - Date.parse(this.job.receivedAt));
       try {
@@ -220,7 +283,9 @@ class SendAttempt {
       const now = clock.now();
       if (now <= slot.latestStartAt) return now;
       this.log('warn', 'woke too late for the rate slot; taking another', 'SENDING', { lateMs: now - slot.latestStartAt });
-      const again = await gate.acquire({ maxWaitMs: Math.min(this.s.maxSlotWaitMs, this.deadline - now) });
+      const room = this.slotRoom(now);
+      if (room < 0) break;
+      const again = await gate.acquire({ maxWaitMs: Math.min(this.s.maxSlotWaitMs, this.deadline - now, room) });
       if (again.kind !== 'reserved') break;
       slot = again.slot;
     }
@@ -273,11 +338,15 @@ class SendAttempt {
       this.deps.metrics.addMetric(MetricName.SesThrottled, MetricUnit.Count, 1);
       this.log('warn', 'sendbounce throttled by SES; retrying on a later slot', 'PENDING', { error: reason });
       await this.release(reason);
-      if (call < this.s.callsPerInvocation) return undefined;
+      if (call < this.s.callsPerInvocation && this.slotRoom(this.deps.clock.now()) >= 0) return undefined;
       return this.requeue('throttled', 2);
     }
     if (error instanceof MessageRejectedError || error instanceof PermanentSendError) {
       return this.finish('SENDING', 'FAILED', reason);
+    }
+    if (error instanceof SendOutcomeUnknownError) {
+      // SES may have sent it: resending could bounce twice, so the job ends here.
+      return this.unknown(`${reason}; not resent`);
     }
     if (!(error instanceof TransientSendError)) {
       // Unclassified: the adapter maps every SDK error, so this is a bug or a
@@ -292,7 +361,7 @@ class SendAttempt {
     }
     await this.release(reason);
     const backoffMs = this.s.backoffBaseMs * 2 ** (this.attempts - 1);
-    if (call < this.s.callsPerInvocation) {
+    if (call < this.s.callsPerInvocation && this.slotRoom(this.deps.clock.now() + backoffMs) >= 0) {
       this.log('warn', 'sendbounce failed transiently; retrying on a later slot', 'PENDING', { error: reason, backoffMs });
       await this.deps.clock.sleep(backoffMs);
       return undefined;
@@ -319,6 +388,22 @@ class SendAttempt {
     await this.deps.queue.enqueue(this.job, { delaySeconds: delay });
     this.log('info', 'bounce job requeued', 'PENDING', { cause, delaySeconds: delay });
     return { kind: 'requeued', cause, delaySeconds: delay };
+  }
+
+  /** SENDING → UNKNOWN: the call may have reached SES. Counted and alarmed (BouncesUnknown), never resent. */
+  private async unknown(reason: string): Promise<SendOutcome> {
+    this.attempts += 1;
+    const moved = await this.deps.ledger.transition(this.job.messageId, ['SENDING'], 'UNKNOWN', {
+      attempts: this.attempts,
+      lastError: reason,
+    });
+    if (!moved) {
+      const current = await this.deps.ledger.get(this.job.messageId);
+      return { kind: 'duplicate', state: current?.state ?? 'SENDING' };
+    }
+    this.deps.metrics.addMetric(MetricName.BouncesUnknown, MetricUnit.Count, 1);
+    this.log('error', 'bounce outcome unknown: the sendbounce answer was lost', 'UNKNOWN', { error: reason });
+    return { kind: 'unknown' };
   }
 
   private async finish(from: BounceState, to: 'EXPIRED' | 'FAILED', reason?: string): Promise<SendOutcome> {

@@ -9,7 +9,7 @@ import { logger as defaultLogger } from '../commons/logger';
 import { metrics as defaultMetrics } from '../commons/metrics';
 import type { Config } from '../config/config';
 import { systemClock, type Clock } from '../ports/clock';
-import { sendBounce, type LogSink, type MetricsSink, type SendBounceDeps } from './send-bounce';
+import { minJobMs, sendBounce, type LogSink, type MetricsSink, type SendBounceDeps } from './send-bounce';
 
 /**
  * Builds the send use case's dependencies from config and the shared clients:
@@ -41,6 +41,7 @@ export function buildSendDeps(
       reportingMta: config.reportingMta,
       maxSlotWaitMs: config.maxSlotWaitMs,
       logAddresses: config.logAddresses,
+      sesCallMaxMs: config.sesRequestTimeoutMs + 1_000,
     },
     metrics: overrides.metrics ?? defaultMetrics,
     logger: overrides.logger ?? defaultLogger,
@@ -65,13 +66,19 @@ export interface SendHandlerOptions {
  * queue's maxReceiveCount), any unexpected error, and records not started
  * because the invocation is running out of time.
  */
+/** Kept between a job's deadline and the invocation's end (logging, flushing metrics, clock skew). */
+export const JOB_SAFETY_MS = 5_000;
+
 /**
- * How much of an invocation one job may need: up to 3 slots (first call and
- * in-process retries), each waited for at most `maxSlotWaitMs`, plus the call.
- * The stack sizes the send function's timeout above this.
+ * The least remaining invocation time to start a job with: one read, one
+ * slot (waited for at least a second) and the worst case after the call
+ * starts (`jobTailMs`), plus {@link JOB_SAFETY_MS}. A job started with more
+ * time waits longer for its slot and retries on later slots, but never past
+ * its deadline: its waits are cut to what is left. The stack sizes the send
+ * function's timeout above this plus the slot wait.
  */
-export function sendReserveMs(maxSlotWaitMs: number): number {
-  return 3 * (maxSlotWaitMs + 5_000);
+export function sendReserveMs(settings: Parameters<typeof minJobMs>[0] = {}): number {
+  return minJobMs(settings) + 1_000 + JOB_SAFETY_MS;
 }
 
 export function createSendHandler(deps: SendBounceDeps, options: SendHandlerOptions = {}) {
@@ -85,7 +92,9 @@ export function createSendHandler(deps: SendBounceDeps, options: SendHandlerOpti
           continue;
         }
         try {
-          const outcome = await sendBounce(deps, parseBounceJob(record.body));
+          // The job ends before the invocation does, whatever SES and DynamoDB do (issue 12, defect 4).
+          const deadline = context ? deps.clock.now() + context.getRemainingTimeInMillis() - JOB_SAFETY_MS : undefined;
+          const outcome = await sendBounce(deps, parseBounceJob(record.body), { deadline });
           if (outcome.kind === 'exhausted') failures.push(record.messageId);
         } catch (error) {
           const invalid = error instanceof InvalidBounceJobError;

@@ -15,9 +15,19 @@ export interface Clients {
 /** Endpoint override (local mode, tests); on AWS the SDK's default region and credential chain apply. */
 const endpointOf = (endpoint?: string) => (endpoint ? { endpoint } : {});
 
+/**
+ * Per-attempt limits of DynamoDB and SQS requests. Without them a hung
+ * connection holds a send job (possibly SENDING) until the function's
+ * timeout; with them one request, the SDK's 3 attempts and its backoff
+ * included, ends within the send path's `opMaxMs` (12 s). A retried write
+ * is safe: the ledger recognises its own write (write token), the rate gate
+ * transaction carries an idempotency token.
+ */
+export const REQUEST_LIMITS = Object.freeze({ connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true });
+
 /** The DynamoDB client (rules, state table). */
 export function createDynamoDbClient(config: Config): DynamoDBClient {
-  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb) });
+  return new DynamoDBClient({ ...endpointOf(config.endpoints.dynamodb), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
 }
 
 /** The S3 client (stored mail); path-style when pointed at a local endpoint. */
@@ -27,15 +37,30 @@ export function createS3Client(config: Config): S3Client {
 
 /** The SQS client (bounce queue). */
 export function createSqsClient(config: Config): SQSClient {
-  return new SQSClient({ ...endpointOf(config.endpoints.sqs) });
+  return new SQSClient({ ...endpointOf(config.endpoints.sqs), maxAttempts: 3, requestHandler: { ...REQUEST_LIMITS } });
 }
+
+/** A SendBounce call that has not connected within this long certainly sent nothing: it may be retried. */
+export const SES_CONNECTION_TIMEOUT_MS = 2_000;
 
 /**
  * The SES client. It makes one attempt only: Throttling is answered by the
- * rate gate with a later slot, and retrying inside the SDK would break the pace.
+ * rate gate with a later slot, and retrying inside the SDK would break the
+ * pace, or send a bounce twice after a lost answer. Every call ends within
+ * `sesRequestTimeoutMs` (the SDK only warns past `requestTimeout` unless told
+ * to throw): a hung call must not run into the function's timeout while the
+ * job is SENDING.
  */
-export function createSesClient(config: Config): SESClient {
-  return new SESClient({ ...endpointOf(config.endpoints.ses), maxAttempts: 1 });
+export function createSesClient(config: Pick<Config, 'endpoints' | 'sesRequestTimeoutMs'>): SESClient {
+  return new SESClient({
+    ...endpointOf(config.endpoints.ses),
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: Math.min(SES_CONNECTION_TIMEOUT_MS, config.sesRequestTimeoutMs),
+      requestTimeout: config.sesRequestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+  });
 }
 
 /**

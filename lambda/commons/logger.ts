@@ -1,11 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { VERSION } from './version';
 
 /**
  * The one logger. JSON lines with `messageId` / `ruleId` keys; never a body or
  * a header value. Addresses go through {@link maskAddress} unless the
- * `LOG_ADDRESSES` setting says otherwise.
+ * `LOG_ADDRESSES` setting says otherwise. Every line carries the package
+ * `version` the function was built from.
  */
-export const logger = new Logger({ serviceName: 'ses-bouncer' });
+export const logger = new Logger({ serviceName: 'ses-bouncer', persistentKeys: { version: VERSION } });
 
 /**
  * Masks an address for logs: `alice@example.com` → `a***@example.com`.

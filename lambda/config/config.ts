@@ -45,6 +45,11 @@ export interface Config {
   readonly rateGateMarginMs: number;
   /** Longest a send job waits for its rate slot before it goes back to the queue. */
   readonly maxSlotWaitMs: number;
+  /**
+   * Longest a SendBounce call may take, connect included. Past it the call is
+   * abandoned and its outcome is unknown (the job ends UNKNOWN, never resent).
+   */
+  readonly sesRequestTimeoutMs: number;
   /** Log addresses in clear (`true`) or masked (`false`, default). */
   readonly logAddresses: boolean;
   /** Endpoint overrides for local mode and tests; unset on AWS. */
@@ -90,6 +95,8 @@ const schema = z.object({
   // At least the gate's 20 ms lateness tolerance, or calls could start closer than the interval.
   RATE_GATE_MARGIN_MS: z._default(int(20, 5000), 40),
   MAX_SLOT_WAIT_MS: z._default(int(0, 600000), 20000),
+  // At most 30 s: a job starts only with room for the call's worst case (send-wiring sendReserveMs).
+  SES_REQUEST_TIMEOUT_MS: z._default(int(1000, 30000), 10000),
   LOG_ADDRESSES: z._default(z.enum(['true', 'false']), 'false'),
   DYNAMODB_ENDPOINT: z.optional(url),
   S3_ENDPOINT: z.optional(url),
@@ -141,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateGateIntervalMs: c.RATE_GATE_INTERVAL_MS,
     rateGateMarginMs: c.RATE_GATE_MARGIN_MS,
     maxSlotWaitMs: c.MAX_SLOT_WAIT_MS,
+    sesRequestTimeoutMs: c.SES_REQUEST_TIMEOUT_MS,
     logAddresses: c.LOG_ADDRESSES === 'true',
     endpoints: { dynamodb: c.DYNAMODB_ENDPOINT, s3: c.S3_ENDPOINT, sqs: c.SQS_ENDPOINT, ses: c.SES_ENDPOINT },
   };

@@ -15,5 +15,5 @@ const clients = { dynamodb: createDynamoDbClient(config), ses: createSesClient(c
 export const handler = createSendHandler(buildSendDeps(config, clients), {
   flush: () => metrics.publishStoredMetrics(),
   // Never start a job that the invocation's timeout could cut off while SENDING.
-  reserveMs: sendReserveMs(config.maxSlotWaitMs),
+  reserveMs: sendReserveMs({ sesCallMaxMs: config.sesRequestTimeoutMs + 1_000 }),
 });

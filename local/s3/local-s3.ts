@@ -3,10 +3,12 @@
  * receipt rule's S3 action writes to, plus the "S3 action" itself: storing a
  * received message at `<prefix><messageId>`.
  */
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 /** s3rver checks request signatures against its built-in account. */
@@ -78,4 +80,35 @@ export async function storeLikeS3Action(
   stored: Buffer,
 ): Promise<void> {
   await client.send(new PutObjectCommand({ Bucket: target.bucket, Key: `${target.prefix}${messageId}`, Body: stored }));
+}
+
+/**
+ * The S3 action for a message spooled to disk: stores `prefix` followed by
+ * the file's bytes, streamed (never read whole into memory), at
+ * `<prefix><messageId>`.
+ */
+export async function storeFileLikeS3Action(
+  client: S3Client,
+  target: { readonly bucket: string; readonly prefix: string },
+  messageId: string,
+  message: { readonly prefix: Buffer; readonly file: string; readonly size: number },
+): Promise<void> {
+  const body = new PassThrough();
+  body.write(message.prefix);
+  const file = createReadStream(message.file);
+  file.on('error', (error) => body.destroy(error));
+  file.pipe(body);
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: `${target.prefix}${messageId}`,
+        Body: body,
+        ContentLength: message.prefix.length + message.size,
+      }),
+    );
+  } finally {
+    file.destroy();
+    body.destroy();
+  }
 }

@@ -115,6 +115,12 @@ export interface BuiltSesEvent {
    * raw message.
    */
   readonly stored: Buffer;
+  /**
+   * Only the header lines SES prepends (`stored` is these followed by the
+   * raw message), for a caller that streams the message from disk and
+   * passed only its first bytes as `raw`.
+   */
+  readonly added: Buffer;
   /** The verdicts the event carries, after defaults and the simulate header. */
   readonly verdicts: Verdicts;
 }
@@ -387,7 +393,8 @@ export function buildSesEvent(raw: Buffer, envelope: SmtpEnvelope, options: Buil
   const added = sesHeaderLines(envelope, verdicts, fromDomain, options, messageId);
   const addedFields = parseRawFields(added.join('\r\n'));
   const eol = raw.includes('\r\n') || headerBlock === '' ? '\r\n' : '\n';
-  const stored = Buffer.concat([Buffer.from(added.join(eol) + eol), raw]);
+  const addedBytes = Buffer.from(added.join(eol) + eol);
+  const stored = Buffer.concat([addedBytes, raw]);
 
   const all = [...addedFields, ...original];
   const headers: MailHeader[] = [];
@@ -439,6 +446,7 @@ export function buildSesEvent(raw: Buffer, envelope: SmtpEnvelope, options: Buil
     event: { Records: [{ eventSource: 'aws:ses', eventVersion: '1.0', ses: { mail, receipt } }] },
     messageId,
     stored,
+    added: addedBytes,
     verdicts,
   };
 }

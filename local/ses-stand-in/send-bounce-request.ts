@@ -220,12 +220,23 @@ function decodeRecipients(params: Readonly<Record<string, string>>, problems: Pr
     return [];
   }
   if (list.indices.length === 0) problems.bad('invalid BouncedRecipientInfoList: at least one recipient is required');
+  // Each member's own fields, grouped once: looking them up in the whole
+  // form per member was quadratic (2,000 recipients took over 10 s).
+  const members = new Map<string, Record<string, string>>();
+  for (const [key, value] of Object.entries(params)) {
+    const member = /^BouncedRecipientInfoList\.member\.\d+/.exec(key)?.[0];
+    if (member === undefined) continue;
+    let fields = members.get(member);
+    if (!fields) members.set(member, (fields = {}));
+    fields[key] = value;
+  }
   const recipients: BouncedRecipientInfo[] = [];
   for (const n of list.indices) {
     const path = `BouncedRecipientInfoList.member.${n}`;
-    const recipient = params[`${path}.Recipient`];
-    const bounceType = params[`${path}.BounceType`];
-    const hasDsnFields = hasGroup(params, `${path}.RecipientDsnFields`);
+    const own = members.get(path) ?? {};
+    const recipient = own[`${path}.Recipient`];
+    const bounceType = own[`${path}.BounceType`];
+    const hasDsnFields = hasGroup(own, `${path}.RecipientDsnFields`);
     if (recipient === undefined) problems.missing(`${path}.Recipient`);
     else if (!isAddress(recipient)) problems.bad(`invalid ${path}.Recipient '${recipient}': expected an email address`);
     if (bounceType !== undefined && !(BOUNCE_TYPES as readonly string[]).includes(bounceType)) {
@@ -238,11 +249,11 @@ function decodeRecipients(params: Readonly<Record<string, string>>, problems: Pr
     } else if (bounceType !== undefined && hasDsnFields) {
       problems.bad(`invalid ${path}: give BounceType or RecipientDsnFields for '${recipient ?? ''}', not both`);
     }
-    const dsnFields = hasDsnFields ? decodeRecipientDsnFields(params, `${path}.RecipientDsnFields`, problems) : undefined;
+    const dsnFields = hasDsnFields ? decodeRecipientDsnFields(own, `${path}.RecipientDsnFields`, problems) : undefined;
     if (recipient === undefined) continue;
     recipients.push({
       recipient,
-      recipientArn: params[`${path}.RecipientArn`],
+      recipientArn: own[`${path}.RecipientArn`],
       bounceType: bounceType as BounceType | undefined,
       recipientDsnFields: dsnFields,
     });

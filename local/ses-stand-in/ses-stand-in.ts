@@ -30,6 +30,46 @@ export const SEND_BOUNCE_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Minimum spacing of calls when the options do not say. */
 export const DEFAULT_MIN_INTERVAL_MS = 1000;
 
+/**
+ * Most bytes of an original's header block kept for the DSN's
+ * text/rfc822-headers part. A received message is held for 24 h; holding the
+ * header block of a 40 MB message whose "headers" never end would hold the
+ * message itself, so the block is cut at the last whole line below this.
+ */
+export const MAX_HELD_HEADER_BYTES = 64 * 1024;
+
+/** How often, at most, originals past the 24 h window are forgotten. */
+export const SWEEP_INTERVAL_MS = 60 * 1000;
+
+/** What the stand-in keeps of a received message: only what SendBounce's checks and the DSN read. */
+interface HeldMessage {
+  readonly receivedAt: Date;
+  readonly sender?: string;
+  readonly rawHeaders?: string;
+  readonly recipients?: readonly string[];
+}
+
+/**
+ * A copy of the header block of at most {@link MAX_HELD_HEADER_BYTES}, cut
+ * after the last line end that fits. Always a fresh string: a slice of the
+ * caller's string could keep the whole original alive.
+ */
+export function boundedHeaderBlock(rawHeaders: string): string {
+  const bytes = Buffer.from(rawHeaders, 'utf8');
+  if (bytes.length <= MAX_HELD_HEADER_BYTES) return bytes.toString('utf8');
+  const lastLineEnd = bytes.lastIndexOf(0x0a, MAX_HELD_HEADER_BYTES - 1);
+  return bytes.subarray(0, lastLineEnd + 1).toString('utf8');
+}
+
+function hold(message: ReceivedMessage): HeldMessage {
+  return {
+    receivedAt: new Date(message.receivedAt.getTime()),
+    ...(message.sender !== undefined ? { sender: message.sender } : {}),
+    ...(message.rawHeaders !== undefined ? { rawHeaders: boundedHeaderBlock(message.rawHeaders) } : {}),
+    ...(message.recipients !== undefined ? { recipients: [...message.recipients] } : {}),
+  };
+}
+
 type Outcome = SendBounceCall['outcome'];
 type Fault = { code: string; status: number; message?: string; delayMs?: number };
 interface Answer {
@@ -70,8 +110,10 @@ export async function startSesStandIn(options: SesStandInOptions = {}): Promise<
   const now = options.now ?? Date.now;
   const minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
   const outboxDir = options.outboxDir;
-  const received = new Map<string, ReceivedMessage>();
+  const received = new Map<string, HeldMessage>();
   const calls: SendBounceCall[] = [];
+  const maxCallsKept = options.maxCallsKept ?? Infinity;
+  let lastSweepAt = now();
   const faults: Fault[] = [];
   const cancels = new Set<() => void>();
   let lastCountedAt: number | undefined;
@@ -95,7 +137,26 @@ export async function startSesStandIn(options: SesStandInOptions = {}): Promise<
     });
 
   /** Writes the DSN as tmp + rename, so a watcher never sees half a file. */
-  async function writeDsn(messageId: string, request: SendBounceRequest, original: ReceivedMessage, at: number): Promise<string> {
+  /**
+   * Forgets originals received more than 24 h ago (SendBounce refuses them
+   * anyway), at most once per {@link SWEEP_INTERVAL_MS}, so a long-running
+   * local mode holds one day of mail metadata, not every message ever.
+   */
+  function sweep(at: number): void {
+    if (at - lastSweepAt < SWEEP_INTERVAL_MS) return;
+    lastSweepAt = at;
+    for (const [id, message] of received) {
+      if (at - message.receivedAt.getTime() > SEND_BOUNCE_WINDOW_MS) received.delete(id);
+    }
+  }
+
+  function record(call: SendBounceCall): void {
+    calls.push(call);
+    // Trimmed in batches, so keeping the last N calls costs O(1) per call on average.
+    if (calls.length > 2 * maxCallsKept) calls.splice(0, calls.length - maxCallsKept);
+  }
+
+  async function writeDsn(messageId: string, request: SendBounceRequest, original: HeldMessage, at: number): Promise<string> {
     const dir = outboxDir as string;
     const eml = renderDsn({
       messageId,
@@ -113,6 +174,7 @@ export async function startSesStandIn(options: SesStandInOptions = {}): Promise<
   }
 
   async function sendBounce(params: Record<string, string>, arrivedAt: number, requestId: string): Promise<Answer> {
+    sweep(arrivedAt);
     const decoded = decodeSendBounce(params);
     if (!decoded.ok) return errorAnswer(decoded.code, 400, decoded.message, requestId);
     const { request } = decoded;
@@ -215,7 +277,7 @@ export async function startSesStandIn(options: SesStandInOptions = {}): Promise<
     }
     if (!result || closed) return;
     // Recorded before answering, so a caller that awaited the SDK call sees it.
-    calls.push({ arrivedAt, params, outcome: result.outcome });
+    record({ arrivedAt, params, outcome: result.outcome });
     res.writeHead(result.status, {
       'content-type': 'text/xml',
       'content-length': Buffer.byteLength(result.body),
@@ -238,7 +300,13 @@ export async function startSesStandIn(options: SesStandInOptions = {}): Promise<
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     registerReceived(messageId: string, message: ReceivedMessage): void {
-      received.set(messageId, message);
+      sweep(now());
+      // Re-registering moves the id to the end, keeping the map in arrival order.
+      received.delete(messageId);
+      received.set(messageId, hold(message));
+    },
+    get heldMessages(): number {
+      return received.size;
     },
     injectFaults(n: number, fault: Fault): void {
       if (!Number.isInteger(n) || n < 0) throw new RangeError(`fault count must be a non-negative integer, got ${n}`);

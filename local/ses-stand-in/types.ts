@@ -25,7 +25,10 @@ export interface ReceivedMessage {
   readonly receivedAt: Date;
   /** Envelope sender, the DSN's destination (for the outbox). */
   readonly sender?: string;
-  /** The original message's header block, raw (for the DSN's third part). */
+  /**
+   * The original message's header block, raw (for the DSN's third part).
+   * Only its first 64 KiB (whole lines) are kept.
+   */
   readonly rawHeaders?: string;
   /**
    * Envelope recipients (RCPT TO) of the original. When given, SendBounce is
@@ -50,6 +53,11 @@ export interface SesStandInOptions {
    * @default every sender is taken as verified
    */
   readonly verifiedIdentities?: readonly string[];
+  /**
+   * Keep only the last N calls in `calls` (local mode runs for days; tests
+   * read every call). @default every call
+   */
+  readonly maxCallsKept?: number;
   /** Reporting-MTA of DSNs whose request has no MessageDsn. @default 'dns; inbound-smtp.us-east-1.amazonaws.com' */
   readonly defaultReportingMta?: string;
 }
@@ -57,9 +65,15 @@ export interface SesStandInOptions {
 export interface SesStandIn {
   /** `http://127.0.0.1:<port>`: pass as the SESClient `endpoint`. */
   readonly endpoint: string;
-  /** Marks a message as received by "SES", so SendBounce accepts it for 24 h. */
+  /**
+   * Marks a message as received by "SES", so SendBounce accepts it for 24 h.
+   * Keeps a bounded copy (see `rawHeaders`); originals past the 24 h window
+   * are forgotten within a minute.
+   */
   registerReceived(messageId: string, message: ReceivedMessage): void;
-  /** Every call in arrival order. */
+  /** How many received originals the stand-in holds now. */
+  readonly heldMessages: number;
+  /** Every call in arrival order (the last `maxCallsKept` of them, when set). */
   readonly calls: readonly SendBounceCall[];
   /** Makes the next `n` calls fail with the given error (fault injection), before validation. */
   injectFaults(n: number, fault: { code: string; status: number; message?: string; delayMs?: number }): void;

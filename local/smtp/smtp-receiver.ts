@@ -4,8 +4,18 @@
  * recipients no receipt rule matches), accepts the null reverse-path, and
  * hands each accepted message to a callback that plays the receipt rule's
  * actions (S3 store, then the Lambda).
+ *
+ * DATA is streamed to a spool file as it arrives, never gathered in memory:
+ * a 40 MB message costs one socket buffer, not 40 MB, and a message past the
+ * size limit stops being written at the limit and is drained to the final
+ * dot (SMTP answers only then) before the 552.
  */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { ValidationError } from '../../lambda/commons/errors';
 import type { SmtpEnvelope } from '../ses-event/build-event';
@@ -16,9 +26,21 @@ export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
 /** Default SMTP port of local mode. */
 export const DEFAULT_SMTP_PORT = 2525;
 
+/**
+ * Bytes of the start of each message kept in memory ({@link ReceivedMail.head}):
+ * the header block unless it is larger, as the receive function's mail store
+ * reads at most 1 MiB looking for its end.
+ */
+export const HEAD_BYTES = 1024 * 1024;
+
 /** One message accepted over SMTP. */
 export interface ReceivedMail {
-  readonly raw: Buffer;
+  /** Path of the whole message (after dot-unstuffing) on disk; deleted once `onMessage` settles. */
+  readonly file: string;
+  /** Size of the message in bytes. */
+  readonly size: number;
+  /** The first {@link HEAD_BYTES} bytes of the message (all of it when smaller). */
+  readonly head: Buffer;
   readonly envelope: SmtpEnvelope;
   /** End of DATA. */
   readonly receivedAt: Date;
@@ -40,11 +62,15 @@ export interface SmtpReceiverOptions {
   readonly onMessage: (mail: ReceivedMail) => Promise<{ messageId: string }>;
   /** @default {@link SES_MAX_MESSAGE_BYTES} */
   readonly maxMessageBytes?: number;
+  /** Where DATA is spooled. @default a temp directory, removed on close */
+  readonly spoolDir?: string;
 }
 
 export interface SmtpReceiver {
   readonly host: string;
   readonly port: number;
+  /** Where messages are spooled while `onMessage` runs. */
+  readonly spoolDir: string;
   close(): Promise<void>;
 }
 
@@ -73,16 +99,89 @@ export function recipientMatcher(receiving: readonly string[]): (address: string
   };
 }
 
-async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** What spooling one DATA stream gave. */
+interface Spooled {
+  readonly size: number;
+  readonly head: Buffer;
+  /** True when the message went past the limit: nothing past it was written, the file is gone. */
+  readonly exceeded: boolean;
+  /** Set when the spool file could not be written; the stream was still drained. */
+  readonly writeError?: Error;
+}
+
+/**
+ * Writes the DATA stream to `file` with back-pressure (the socket is read no
+ * faster than the disk takes it) and keeps only the first {@link HEAD_BYTES}.
+ * Past `maxBytes` it stops writing, removes the file and reads the rest of
+ * the stream only to drop it: the client may send 300 MB, the receiver holds
+ * one chunk at a time.
+ */
+async function spool(stream: SMTPServerDataStream, file: string, maxBytes: number): Promise<Spooled> {
+  let out: WriteStream | undefined = createWriteStream(file, { flags: 'wx' });
+  let writeError: Error | undefined;
+  out.on('error', (error) => (writeError ??= error));
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let size = 0;
+  let exceeded = false;
+  const discard = async () => {
+    const closing = out;
+    out = undefined;
+    if (!closing) return;
+    closing.destroy();
+    await unlink(file).catch(() => undefined);
+  };
+  for await (const data of stream) {
+    const chunk = data as Buffer;
+    size += chunk.length;
+    if (out === undefined) continue;
+    if (size > maxBytes || stream.sizeExceeded) {
+      exceeded = true;
+      await discard();
+      continue;
+    }
+    if (headBytes < HEAD_BYTES) {
+      // Copied: a view would keep smtp-server's whole chunk alive with it.
+      const part = Buffer.from(chunk.subarray(0, HEAD_BYTES - headBytes));
+      head.push(part);
+      headBytes += part.length;
+    }
+    if (writeError) {
+      await discard();
+      continue;
+    }
+    if (!out.write(chunk)) await waitForDrain(out);
+  }
+  if (out !== undefined && !writeError) {
+    const finishing = out;
+    await new Promise<void>((resolve) => {
+      finishing.once('close', resolve);
+      finishing.end();
+    });
+  }
+  if (writeError) await discard();
+  return { size, head: Buffer.concat(head), exceeded: exceeded || stream.sizeExceeded, ...(writeError ? { writeError } : {}) };
+}
+
+/** Resolves when the file stream drains, or when it fails (the error is kept by its listener). */
+function waitForDrain(out: WriteStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.once('drain', done).once('error', done).once('close', done);
+  });
 }
 
 /** Starts the SMTP server and resolves once it listens. */
 export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<SmtpReceiver> {
   const host = options.host ?? '127.0.0.1';
   const maxBytes = options.maxMessageBytes ?? SES_MAX_MESSAGE_BYTES;
+  const ownSpool = options.spoolDir === undefined;
+  const spoolDir = options.spoolDir ?? (await mkdtemp(join(tmpdir(), 'ses-bouncer-smtp-')));
   const server = new SMTPServer({
     name: 'inbound-smtp.local',
     banner: 'ses-bouncer local mode (SES receiving stand-in)',
@@ -100,15 +199,19 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
       return callback(smtpError(550, `5.1.1 <${address.address}>: Recipient address rejected`));
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      readAll(stream)
-        .then(async (raw) => {
-          if (stream.sizeExceeded) {
-            throw smtpError(552, `5.3.4 message exceeds the ${maxBytes}-byte limit`);
-          }
+      const file = join(spoolDir, `${randomUUID()}.eml`);
+      spool(stream, file, maxBytes)
+        .then(async ({ size, head, exceeded, writeError }) => {
+          if (exceeded) throw smtpError(552, `5.3.4 message exceeds the ${maxBytes}-byte limit`);
+          if (writeError) throw smtpError(451, `4.3.0 could not spool the message: ${writeError.message}`);
           const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
           const envelope: SmtpEnvelope = { mailFrom, rcptTo: session.envelope.rcptTo.map((r) => r.address) };
           const client = { helo: session.hostNameAppearsAs || 'localhost', address: session.remoteAddress || '127.0.0.1' };
-          return options.onMessage({ raw, envelope, receivedAt: new Date(), client });
+          try {
+            return await options.onMessage({ file, size, head, envelope, receivedAt: new Date(), client });
+          } finally {
+            await unlink(file).catch(() => undefined);
+          }
         })
         .then(
           ({ messageId }) => callback(null, `2.0.0 Ok ${messageId}`),
@@ -135,6 +238,10 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
   return {
     host,
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    spoolDir,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownSpool) await rm(spoolDir, { recursive: true, force: true });
+    },
   };
 }

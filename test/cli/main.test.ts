@@ -1,4 +1,7 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeError } from '../../cli/main';
 import { dynamoDbEndpoint } from '../support/dynamodb';
 import { runCli } from './support';
@@ -128,6 +131,56 @@ describe('cli/main', () => {
       const debug = await runCli(['rules', 'list', '--table', 't', '--endpoint-url', endpoint, '--debug']);
       expect(debug.code).toBe(1);
       expect(debug.stderr).toMatch(/\n\s+at /);
+    });
+  });
+
+  describe('conventions of the AWS CLI', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    it('prints the package version for --version and exits 0', async () => {
+      const r = await runCli(['--version']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`ses-bouncer ${require('../../package.json').version}\n`);
+    });
+
+    it('suggests the command meant by a misspelt or rules-less command word', async () => {
+      expect((await runCli(['rulez'])).stderr).toContain('unknown command "rulez" (did you mean "rules"?)');
+      expect((await runCli(['expalin', 'x'])).stderr).toContain('(did you mean "explain"?)');
+      expect((await runCli(['list'])).stderr).toContain('unknown command "list" (did you mean "rules list"?)');
+      const sub = await runCli(['rules', 'lsit']);
+      expect(sub.code).toBe(2);
+      expect(sub.stderr).toContain('rules: unknown subcommand "lsit" (did you mean "list"?)');
+    });
+
+    it('suggests the flag meant by a misspelt one, among the command and common flags', async () => {
+      const own = await runCli(['rules', 'list', '--jsno']);
+      expect(own.code).toBe(2);
+      expect(own.stderr).toContain(`rules list: unknown option '--jsno' (did you mean "--json"?)`);
+      const common = await runCli(['rules', 'list', '--tabel', 't']);
+      expect(common.stderr).toContain('(did you mean "--table"?)');
+      const far = await runCli(['rules', 'list', '--frobnicate']);
+      expect(far.stderr).not.toContain('did you mean');
+    });
+
+    it('names a --profile that is in neither shared file, with the profiles that are, before any AWS call', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ses-bouncer-profile-'));
+      await writeFile(join(dir, 'config'), '[profile prod]\nregion = eu-west-1\n[profile dev]\nregion = eu-west-1\n');
+      await writeFile(join(dir, 'credentials'), '[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = secret\n');
+      process.env.AWS_CONFIG_FILE = join(dir, 'config');
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
+      const endpoint = `http://127.0.0.1:${await closedPort()}`; // any call would fail with ECONNREFUSED instead
+      const r = await runCli(['rules', 'list', '--table', 't', '--profile', 'prd', '--endpoint-url', endpoint]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        'ses-bouncer: no profile named "prd" (--profile) in ~/.aws/config or ~/.aws/credentials (did you mean "prod"?); profiles there: prod, dev, default\n',
+      );
+      const fromEnv = await runCli(['rules', 'list', '--table', 't', '--endpoint-url', endpoint], { env: { AWS_PROFILE: 'staging' } });
+      expect(fromEnv.stderr).toContain('no profile named "staging" (AWS_PROFILE)');
+      const known = await runCli(['rules', 'list', '--table', 't', '--profile', 'dev', '--endpoint-url', endpoint]);
+      expect(known.stderr).not.toContain('no profile named');
     });
   });
 

@@ -7,7 +7,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { RULES_PARTITION_KEY } from '../../lambda/config/tables';
-import { LAZY_PACKAGES, functionBundling } from '../../lib/ses-bouncer-construct';
+import { FUNCTIONS, PACKAGE_VERSION, functionAssetDir } from '../../lib/assets';
+import { BUILD_INFO_DIR } from '../../scripts/build-functions';
 import { createTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 import { sampleEvent } from '../support/pipeline-rig';
 import { S3RVER_CREDENTIALS, startLocalS3, type LocalS3 } from '../support/s3';
@@ -59,16 +60,22 @@ mod.handler(event).then(
 );
 `;
 
-describe('ses-bouncer-construct', () => {
-  describe('functionBundling', () => {
-    it('leaves the lazy packages out of the receive bundle and runs the pre-bundling after it', () => {
-      const receive = functionBundling('receive');
-      expect(receive.externalModules).toEqual(expect.arrayContaining(['mailparser']));
-      const commands = receive.commandHooks!.afterBundling('/in', '/out');
-      expect(commands).toHaveLength(LAZY_PACKAGES.receive.length);
-      expect(commands[0]).toContain('/out/node_modules/mailparser/index.js');
-      expect(commands[0]).toContain('node_modules/.bin/esbuild');
-      expect(functionBundling('send').commandHooks).toBeUndefined();
+// The assets `npm run build` writes (npm test's pretest runs it) and the stack deploys.
+describe('function assets (dist/functions)', () => {
+  describe('as built', () => {
+    it('has an index.js per function, each lazy package pre-bundled beside it, and no source map', () => {
+      for (const [name, { lazy }] of Object.entries(FUNCTIONS)) {
+        const dir = functionAssetDir(name as keyof typeof FUNCTIONS);
+        expect(existsSync(join(dir, 'index.js'))).toBe(true);
+        for (const pkg of lazy) expect(existsSync(join(dir, 'node_modules', pkg, 'index.js'))).toBe(true);
+        // Maps stay in .build/: parsing one costs cold-start time (docs/deploy.md, "Source maps").
+        expect(existsSync(join(dir, 'index.js.map'))).toBe(false);
+        expect(readFileSync(join(dir, 'index.js'), 'utf8')).not.toContain('sourceMappingURL');
+      }
+    });
+
+    it('carries the package.json version into the bundle, for the log lines', () => {
+      expect(readFileSync(join(functionAssetDir('send'), 'index.js'), 'utf8')).toContain(JSON.stringify(PACKAGE_VERSION));
     });
 
     describe('the synthesized receive asset', () => {
@@ -78,7 +85,7 @@ describe('ses-bouncer-construct', () => {
       let workDir: string;
 
       beforeAll(async () => {
-        const built = buildStack({}, { bundle: true });
+        const built = buildStack();
         template = built.template;
         const fn = template.findResources('AWS::Lambda::Function')[logicalId(template, 'AWS::Lambda::Function', 'BouncerReceiveFunction')];
         const key = (fn.Properties.Code as { S3Key: string }).S3Key;
@@ -104,8 +111,8 @@ describe('ses-bouncer-construct', () => {
       });
 
       it('bundles zod/mini only: no zod classic code, which would cost ~0.2x the SDK baseline at init', () => {
-        const map = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
-        const zod = map.sources.filter((source) => source.includes('node_modules/zod/'));
+        const meta = JSON.parse(readFileSync(join(BUILD_INFO_DIR, 'receive', 'metafile.json'), 'utf8')) as { inputs: Record<string, unknown> };
+        const zod = Object.keys(meta.inputs).filter((source) => source.includes('node_modules/zod/'));
         expect(zod.length).toBeGreaterThan(0);
         expect(zod.filter((source) => source.includes('/v4/classic/'))).toEqual([]);
       });
@@ -157,7 +164,7 @@ describe('ses-bouncer-construct', () => {
         expect(result.answer).toEqual({ disposition: 'CONTINUE' });
         const decision = result.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'recipient decision');
         // The rule (numeric priority included) was valid and matched on the attachment's type.
-        expect(decision).toMatchObject({ ruleId: 'pdf-allowed', action: 'allow' });
+        expect(decision).toMatchObject({ ruleId: 'pdf-allowed', action: 'allow', version: PACKAGE_VERSION });
       }, 60_000);
     });
   });

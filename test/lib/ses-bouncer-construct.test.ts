@@ -7,14 +7,13 @@ import { buildStack, functionStatements, iamStatements, render } from './templat
 
 const VALID: SesBouncerProps = { recipients: ['example.com'], bounceSender: 'mailer-daemon@example.com' };
 
-/** Constructs a bouncer in a fresh stack; validation runs before any bundling. */
+/** Constructs a bouncer in a fresh stack. */
 function construct(props: Partial<SesBouncerProps> & Record<string, unknown>) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App();
   return new SesBouncer(new Stack(app, 'Props'), 'Bouncer', { ...VALID, ...props } as SesBouncerProps);
 }
 
 describe('SesBouncer', () => {
-  // Wiring variants; bundling is skipped (the stack test bundles once).
   describe('with activateRuleSet', () => {
     let built: ReturnType<typeof buildStack>;
     beforeAll(() => {
@@ -138,7 +137,7 @@ describe('SesBouncer', () => {
     });
 
     it('shortens the default names of a long stack to the 63 characters SES allows', () => {
-      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      const app = new App();
       const bouncer = new SesBouncer(new Stack(app, 'S'.repeat(100)), 'Bouncer', VALID);
       expect(bouncer.ruleSetName.length).toBeLessThanOrEqual(63);
       expect(bouncer.ruleName.length).toBeLessThanOrEqual(63);

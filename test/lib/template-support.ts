@@ -10,17 +10,11 @@ export const BASE_CONTEXT: Record<string, unknown> = {
 };
 
 /**
- * Builds a stack from context. `bundle: false` skips esbuild (CDK's
- * `aws:cdk:bundling-stacks` context), for tests about wiring, not code.
+ * Builds a stack from context. The functions' code is the pre-built
+ * dist/functions (npm test's pretest builds it), so nothing is bundled here.
  */
-export function buildStack(context: Record<string, unknown> = {}, options: { bundle?: boolean } = {}) {
-  const app = new App({
-    context: {
-      ...BASE_CONTEXT,
-      ...context,
-      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
-    },
-  });
+export function buildStack(context: Record<string, unknown> = {}) {
+  const app = new App({ context: { ...BASE_CONTEXT, ...context } });
   const stack = new SesBouncerStack(app, 'Test');
   return { app, stack, template: Template.fromStack(stack) };
 }

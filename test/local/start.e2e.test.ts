@@ -5,7 +5,7 @@
  * npx's shell does not pass SIGTERM on, and this test sends SIGTERM to the
  * process it started.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,8 @@ describe('local mode (npm start)', () => {
     expect(output).toMatch(/tables\s+rules: ses-bouncer-rules\s+state: ses-bouncer-state/);
     expect(output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+\s+bucket ses-bouncer-local-mail/);
     expect(output).toContain(`outbox        ${outbox}`);
-    expect(output).toContain(`aws dynamodb put-item --region us-east-1 --endpoint-url ${dynamoEndpoint} --table-name ses-bouncer-rules`);
+    expect(output).toContain(`  export SES_BOUNCER_DDB=${dynamoEndpoint} SES_BOUNCER_RULES_TABLE=ses-bouncer-rules SES_BOUNCER_STATE_TABLE=ses-bouncer-state\n`);
+    expect(output).toContain('aws dynamodb put-item --region us-east-1 --endpoint-url "$SES_BOUNCER_DDB" --table-name ses-bouncer-rules');
   });
 
   it('writes an RFC 3464 DSN to the outbox when mail for a bounced address arrives over SMTP', async () => {
@@ -143,25 +144,32 @@ describe('local mode (npm start)', () => {
     expect(refused?.response).toBe('550 5.1.1 <nobody@elsewhere.example>: Recipient address rejected');
   });
 
-  it('decides the next message by a rule edited while it runs', async () => {
+  it('decides the next message by a rule added with the lines it printed, pasted into bash, the seeded rule kept', async () => {
     const before = emls().length;
-    const db = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    await db.send(
-      new PutItemCommand({
-        TableName: 'ses-bouncer-rules',
-        Item: { ruleId: { S: 'former-employee' }, recipients: { L: [{ S: 'former@example.com' }] }, action: { S: 'allow' } },
-      }),
-    );
-    db.destroy();
+    const printed = (prefix: RegExp) => {
+      const line = output.split('\n').find((l) => prefix.test(l));
+      if (!line) throw new Error(`no line matching ${prefix} in:\n${output}`);
+      return line.trim().replace(/^or, without the AWS CLI: /, '');
+    };
+    // What a user pastes into a second terminal: the export line, then the CLI's put (the
+    // AWS CLI line differs only in the tool and is checked in the start-up output above).
+    const script = [printed(/^\s+export SES_BOUNCER_DDB=/), printed(/npx ses-bouncer rules put - /)].join('\n');
+    const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`, AWS_PROFILE: '', AWS_ACCESS_KEY_ID: '', AWS_REGION: '' };
+    const pasted = spawnSync('bash', ['-c', script], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
+    expect(pasted.stderr).toBe('');
+    expect(pasted.status).toBe(0);
     // Past the 1-second rules cache.
     await new Promise((r) => setTimeout(r, 1500));
 
     const messageId = await send('former@example.com', 'E2E after the edit');
     const line = await receiveLine(messageId);
-    expect(line).toMatch(/-> former@example\.com decision=allow rule=former-employee guard=- state=-/);
+    expect(line).toMatch(/-> former@example\.com decision=allow rule=allow-former guard=- state=-/);
     // Nothing was queued: give a sender the time it would have needed, then count again.
     await new Promise((r) => setTimeout(r, 1500));
     expect(emls()).toHaveLength(before);
+    // The seeded rule still bounces the rest of its addresses.
+    const other = await send('left-bob@example.com', 'E2E seeded rule kept');
+    expect(await receiveLine(other)).toMatch(/decision=bounce rule=former-employee/);
   });
 
   it('defect 7: prints a decision line per recipient when the MIME parser refuses a message an attachment rule needs', async () => {
@@ -207,4 +215,37 @@ describe('local mode (npm start)', () => {
     await until('DynamoDB Local to be gone', () => (alive(dynamoPid) ? undefined : true), 5_000);
     expect(output).toContain('stopped; nothing left running');
   });
+});
+
+describe('defect 15 (issue 12): local mode killed outright', () => {
+  jest.setTimeout(60_000);
+
+  it('leaves no DynamoDB Local behind when local mode itself is killed with SIGKILL', async () => {
+    // Plain node with tsx's loader (not the tsx binary, which would be a second process): the pid killed is local mode's own.
+    const parent = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--smtp-port', '0', '--outbox', mkdtempSync(join(tmpdir(), 'ses-bouncer-outbox-'))], {
+      cwd: root,
+      env: { ...process.env, SES_BOUNCER_SMTP_PORT: '' },
+    });
+    let text = '';
+    let exited: number | null | undefined;
+    parent.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    parent.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    parent.on('exit', (code) => (exited = code));
+    let javaPid: number | undefined;
+    try {
+      await until('the ready line', () => (/^ready: /m.test(text) ? true : exited !== undefined ? fail(text) : undefined), 40_000);
+      javaPid = Number(/DynamoDB Local, pid (\d+)/.exec(text)?.[1]);
+      expect(alive(javaPid)).toBe(true);
+      expect(readFileSync(`/proc/${javaPid}/cmdline`, 'utf8')).toContain('DynamoDBLocal.jar');
+      parent.kill('SIGKILL');
+      await until('DynamoDB Local to die with its parent', () => (alive(javaPid as number) ? undefined : true), 5_000);
+    } finally {
+      if (exited === undefined) parent.kill('SIGKILL');
+      if (javaPid && alive(javaPid)) process.kill(javaPid, 'SIGKILL');
+    }
+  });
+
+  function fail(text: string): never {
+    throw new Error(`local mode exited before it was ready:\n${text}`);
+  }
 });

@@ -28,6 +28,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
+import { encodeBounceJob, parseBounceJob } from '../../lambda/adapters/sqs/bounce-job';
 import type { ReceiveDeps } from '../../lambda/app/receive-message';
 import { buildReceiveDeps, createReceiveHandler } from '../../lambda/app/receive-wiring';
 import type { SendBounceDeps } from '../../lambda/app/send-bounce';
@@ -44,6 +46,8 @@ import { createTable, deleteTable, dynamoDbEndpoint, uniqueTableName } from './d
 import { startLocalS3, type LocalS3 } from './s3';
 import { DynamoDBClient as RawDynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb/dynamodb-local';
+import { createStateTable } from '../../local/tables';
+import { FaultProxy } from './fault-proxy';
 
 /** The SES documentation's sample event (test/fixtures/ses/lambda-action-event.json). */
 export const SAMPLE_EVENT_FILE = join(__dirname, '../fixtures/ses/lambda-action-event.json');
@@ -257,15 +261,17 @@ export class RigQueue implements BounceQueue {
     if (!Number.isFinite(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) {
       throw new RangeError(`sqs refuses DelaySeconds ${delaySeconds}: it must be 0-900`);
     }
-    const body = JSON.stringify(job);
+    // The production queue's body: what SQS would carry, size limit included.
+    const body = encodeBounceJob(job);
+    if (Buffer.byteLength(body) > 262_144) throw new RangeError(`sqs refuses a ${Buffer.byteLength(body)}-byte message: the limit is 262144`);
     const now = this.clock.now();
-    this.sent.push({ job: JSON.parse(body) as BounceJob, delaySeconds, at: now });
+    this.sent.push({ job: parseBounceJob(body), delaySeconds, at: now });
     const sqsMessageId = randomUUID();
     for (let copy = 0; copy <= this.redeliveries; copy++) {
       this.waiting.push({
         sqsMessageId,
         body,
-        job: JSON.parse(body) as BounceJob,
+        job: parseBounceJob(body),
         sentAt: now,
         visibleAt: now + Math.ceil(delaySeconds) * 1000,
         receiveCount: 0,
@@ -372,6 +378,10 @@ export interface PipelineRigOptions {
   readonly recoveryAgeMs?: number;
   /** Keep the project logger's own output (rule loads). @default false */
   readonly verbose?: boolean;
+  /** Put a {@link FaultProxy} between the functions' SES client and the stand-in (`rig.sesProxy`). @default false */
+  readonly sesProxy?: boolean;
+  /** Put a {@link FaultProxy} between the functions' DynamoDB client and DynamoDB Local (`rig.dynamoDbProxy`). @default false */
+  readonly dynamoDbProxy?: boolean;
 }
 
 export interface DrainOptions {
@@ -439,6 +449,10 @@ export class PipelineRig {
     private readonly ownDynamoDb: DynamoDBClient,
     options: PipelineRigOptions,
     clock: RigClock,
+    /** Between the functions and the SES stand-in, when `sesProxy`. */
+    readonly sesProxy?: FaultProxy,
+    /** Between the functions and DynamoDB Local, when `dynamoDbProxy`. */
+    readonly dynamoDbProxy?: FaultProxy,
   ) {
     this.clock = clock;
     this.queue = new RigQueue(clock, options.redeliveries ?? 0);
@@ -467,10 +481,12 @@ export class PipelineRig {
     const rulesTable = uniqueTableName('rig-rules');
     const stateTable = uniqueTableName('rig-state');
     await createTable(own, rulesTable, RULES_PARTITION_KEY);
-    await createTable(own, stateTable, STATE_PARTITION_KEY);
+    await createStateTable(own, stateTable);
     const s3 = await startLocalS3();
     const bucket = await s3.createBucket(`rig-mail-${randomUUID().slice(0, 8)}`);
     const standIn = await startSesStandIn({ ...options.standIn, now: () => clock.now() });
+    const sesProxy = options.sesProxy ? await FaultProxy.start(standIn.endpoint) : undefined;
+    const dynamoDbProxy = options.dynamoDbProxy ? await FaultProxy.start(endpoint) : undefined;
     const config = loadConfig({
       BOUNCE_SENDER: 'mailer-daemon@example.com',
       REPORTING_MTA: 'mx.example.com',
@@ -491,9 +507,9 @@ export class PipelineRig {
       // 40 ms margin's 20 ms slack (a 965 ms gap, answered Throttling). 100 ms
       // gives 80 ms of slack; the pace becomes one call per 1100 ms.
       RATE_GATE_MARGIN_MS: '100',
-      DYNAMODB_ENDPOINT: endpoint,
+      DYNAMODB_ENDPOINT: dynamoDbProxy?.endpoint ?? endpoint,
       S3_ENDPOINT: s3.endpoint,
-      SES_ENDPOINT: standIn.endpoint,
+      SES_ENDPOINT: sesProxy?.endpoint ?? standIn.endpoint,
       SQS_ENDPOINT: 'http://127.0.0.1:9',
       ...options.env,
     });
@@ -501,7 +517,7 @@ export class PipelineRig {
     const built = createClients(config);
     built.s3.destroy();
     const clients: Clients = { ...built, s3: s3.client() };
-    return new PipelineRig(config, clients, standIn, s3, own, options, clock);
+    return new PipelineRig(config, clients, standIn, s3, own, options, clock, sesProxy, dynamoDbProxy);
   }
 
   // ----- operator and SES-side helpers -----
@@ -667,7 +683,7 @@ export class PipelineRig {
     const startedAt = this.clock.now();
     for (const r of batch) r.receiveCount += 1;
     const event: SQSEvent = { Records: batch.map((r) => sqsRecordOf(r, startedAt)) };
-    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs(this.config.maxSlotWaitMs) });
+    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs({ sesCallMaxMs: this.config.sesRequestTimeoutMs + 1_000 }) });
     const context = { getRemainingTimeInMillis: () => this.functionTimeoutMs - (this.clock.now() - startedAt) };
     let response: SQSBatchResponse | undefined;
     try {
@@ -787,11 +803,16 @@ export class PipelineRig {
 
   /** The message's audit item, read with a consistent GetItem. */
   async audit(messageId: string): Promise<AuditRecord | undefined> {
+    return new DynamoDbMessageLedger({ client: this.ownDynamoDb, tableName: this.config.stateTable }).get(messageId);
+  }
+
+  /** The message's item as stored (attribute names of the state table), for checks of the storage itself. */
+  async rawItem(messageId: string): Promise<Record<string, unknown> | undefined> {
     const doc = DynamoDBDocumentClient.from(this.ownDynamoDb);
     const out = await doc.send(
       new GetCommand({ TableName: this.config.stateTable, Key: { [STATE_PARTITION_KEY]: `msg#${messageId}` }, ConsistentRead: true }),
     );
-    return out.Item as AuditRecord | undefined;
+    return out.Item;
   }
 
   /** SendBounce calls the stand-in received for a message (any outcome). */
@@ -816,6 +837,8 @@ export class PipelineRig {
 
   async close(): Promise<void> {
     for (const c of Object.values(this.clients)) (c as { destroy(): void }).destroy();
+    await this.sesProxy?.close();
+    await this.dynamoDbProxy?.close();
     await this.standIn.close();
     await this.s3.stop();
     try {

@@ -10,11 +10,12 @@ export const getCommand: Command = {
     help: `Usage: ses-bouncer rules get RULE_ID [options]
 
 Prints the item with that ruleId as JSON, as stored (before validation), in the
-form rules put and rules import accept. Exits 1 when there is none.
+form rules put and rules import accept. Exits 1 when there is none. The
+output is always JSON; --json is accepted as on every command that prints data.
 
 Example:
   ses-bouncer rules get former-employee --table ses-bouncer-rules > rule.json`,
-    flags: {},
+    flags: { json: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
   },
   async run(ctx) {

@@ -1,6 +1,6 @@
 import type { Command } from '../../command';
 import { println } from '../../io';
-import { checkItems, issueLines, itemsOf, readJson, warningLines } from '../../rules-input';
+import { checkItems, issueLines, readRuleItems, warningLines } from '../../rules-input';
 import type { RuleItem } from '../../rules-table';
 
 /** Progress goes to stderr every this many rules (and at the end). */
@@ -11,9 +11,10 @@ export const importCommand: Command = {
   spec: {
     name: 'rules import',
     summary: 'validate many rules (JSON file) and write them all',
-    help: `Usage: ses-bouncer rules import FILE|- [options]
+    help: `Usage: ses-bouncer rules import FILE|DIR|- [options]
 
-Reads a JSON array of rules, or {"rules": [...]}, validates every one (and that
+Reads a JSON array of rules, or {"rules": [...]} (from FILE, every *.json file
+of DIR in name order, or standard input), validates every one (and that
 no ruleId appears twice) and, only if all are valid, writes them with
 BatchWriteItem, 25 per call, retrying items DynamoDB leaves unprocessed.
 Existing rules with the same ruleId are replaced; rules not in the file are
@@ -28,7 +29,7 @@ Example:
   },
   async run(ctx) {
     const source = ctx.args.positionals[0];
-    const items = itemsOf(await readJson(source, ctx.io), source, false);
+    const items = await readRuleItems(source, ctx.io, false);
     const table = ctx.rulesTable();
     const checked = checkItems(items);
     for (const line of warningLines(checked)) println(ctx.io.stderr, `warning: ${line}`);

@@ -21,40 +21,57 @@ Prints every item of the rules table in evaluation order (priority, then ruleId)
 ruleId, enabled, priority, action, bounce type and status, recipients and
 description. Items the functions would skip are marked INVALID with the reason.
 
-Example:
-  ses-bouncer rules list --table ses-bouncer-rules`,
-    flags: {},
+Options:
+  --json    print {"table", "rules": [...], "counts"} instead of a table; each
+            rule carries "valid" and, when invalid, its "errors"
+
+Examples:
+  ses-bouncer rules list --table ses-bouncer-rules
+  ses-bouncer rules list --json --table ses-bouncer-rules`,
+    flags: { json: { type: 'boolean' } },
     positionals: { min: 0, max: 0 },
   },
   async run(ctx) {
     const table = ctx.rulesTable();
     const items = inEvaluationOrder(await table.scan());
     const out = ctx.io.stdout;
+    const counts = { enabled: 0, disabled: 0, invalid: 0 };
+    const listed = items.map((item) => {
+      const result = parseRule(item);
+      const ruleId = typeof item.ruleId === 'string' ? item.ruleId : undefined;
+      if (!result.ok) {
+        counts.invalid++;
+        return { ruleId, valid: false as const, errors: result.errors, item };
+      }
+      const r = result.rule;
+      counts[r.enabled ? 'enabled' : 'disabled']++;
+      return { ruleId: r.ruleId, valid: true as const, enabled: r.enabled, priority: r.priority, action: r.action, bounce: r.bounce, rule: r, item };
+    });
+    if (ctx.args.flag('json')) {
+      const rules = listed.map(({ item, ...entry }) =>
+        entry.valid
+          ? { ruleId: entry.ruleId, valid: true, enabled: entry.enabled, priority: entry.priority, action: entry.action, bounce: entry.bounce, recipients: item.recipients, description: entry.rule.description }
+          : { ruleId: entry.ruleId, valid: false, errors: entry.errors, item },
+      );
+      println(out, JSON.stringify({ table: table.tableName, rules, counts: { total: items.length, ...counts } }, null, 2));
+      return 0;
+    }
     if (items.length === 0) {
       println(out, `no rules in table ${table.tableName}`);
       return 0;
     }
-    let enabled = 0;
-    let disabled = 0;
-    let invalid = 0;
-    const rows = items.map((item) => {
-      const result = parseRule(item);
-      const id = typeof item.ruleId === 'string' ? item.ruleId : '(no ruleId)';
-      const recipients = truncate(listText(item.recipients), 60);
-      if (!result.ok) {
-        invalid++;
-        const reason = result.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
-        return [id, '-', String(item.priority ?? '-'), 'INVALID', '-', recipients, truncate(reason, 120)];
+    const rows = listed.map((entry) => {
+      const recipients = truncate(listText(entry.item.recipients), 60);
+      if (!entry.valid) {
+        const reason = entry.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
+        return [entry.ruleId ?? '(no ruleId)', '-', String(entry.item.priority ?? '-'), 'INVALID', '-', recipients, truncate(reason, 120)];
       }
-      const r = result.rule;
-      if (r.enabled) enabled++;
-      else disabled++;
-      const bounce = r.bounce ? `${r.bounce.bounceType} ${r.bounce.status}` : '-';
-      return [r.ruleId, r.enabled ? 'yes' : 'no', String(r.priority), r.action, bounce, recipients, truncate(r.description ?? '', 60)];
+      const bounce = entry.bounce ? `${entry.bounce.bounceType} ${entry.bounce.status}` : '-';
+      return [entry.ruleId, entry.enabled ? 'yes' : 'no', String(entry.priority), entry.action, bounce, recipients, truncate(entry.rule.description ?? '', 60)];
     });
     for (const line of renderTable(['RULE ID', 'ENABLED', 'PRIORITY', 'ACTION', 'BOUNCE', 'RECIPIENTS', 'DESCRIPTION'], rows)) println(out, line);
     println(out);
-    println(out, `${items.length} rules in ${table.tableName}: ${enabled} enabled, ${disabled} disabled, ${invalid} invalid`);
+    println(out, `${items.length} rules in ${table.tableName}: ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.invalid} invalid`);
     return 0;
   },
 };

@@ -1,7 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { STATE_PARTITION_KEY } from '../../config/tables';
-import type { AuditRecord, BounceState, MessageLedger } from '../../ports';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  STATE_OPEN_ATTRIBUTE,
+  STATE_OPEN_INDEX,
+  STATE_OPEN_SORT_KEY,
+  STATE_PARTITION_KEY,
+} from '../../config/tables';
+import type { BounceSpec, RecipientDecision } from '../../domain/model';
+import type { AuditRecord, BounceState, MessageLedger, OpenState, StaleClaims } from '../../ports';
+
+/**
+ * Attribute holding the token of the last write to an item. The SDK retries
+ * a write whose answer was lost; the retry then fails its condition against
+ * the item the first attempt wrote. Finding its own token there, the write
+ * knows it took effect (issue 12, defect 2) instead of taking its own item
+ * for someone else's.
+ */
+export const WRITE_TOKEN_ATTRIBUTE = 'writeToken';
+
+/** States that keep a message in the sparse open index. */
+const OPEN_STATES: ReadonlySet<BounceState> = new Set<BounceState>(['PENDING', 'SENDING']);
 
 /** Partition key of a message's item in the state table. */
 export function messageKey(messageId: string): Record<string, string> {
@@ -21,10 +40,11 @@ export interface TransitionUpdate {
 }
 
 /**
- * Builds the conditional update `state ∈ from → to`, setting `updatedAt` and
- * the defined fields of `patch`. The condition on the state is the whole
- * concurrency story of the send path: a consumer that loses the race changes
- * nothing.
+ * Builds the conditional update `state ∈ from → to`, setting `updatedAt`,
+ * the write token and the defined fields of `patch`. The condition on the
+ * state is the whole concurrency story of the send path: a consumer that
+ * loses the race changes nothing. The open-index attribute follows the
+ * state: set while PENDING or SENDING, removed once final.
  */
 export function transitionUpdate(
   messageId: string,
@@ -32,11 +52,18 @@ export function transitionUpdate(
   to: BounceState,
   patch: TransitionPatch | undefined,
   updatedAt: string,
+  writeToken: string = randomUUID(),
 ): TransitionUpdate {
   if (from.length === 0) throw new RangeError(`transition of '${messageId}' to ${to} needs at least one source state`);
-  const names: Record<string, string> = { '#state': 'state', '#updatedAt': 'updatedAt' };
-  const values: Record<string, unknown> = { ':to': to, ':updatedAt': updatedAt };
-  const sets = ['#state = :to', '#updatedAt = :updatedAt'];
+  const names: Record<string, string> = {
+    '#state': 'state',
+    '#updatedAt': 'updatedAt',
+    '#writeToken': WRITE_TOKEN_ATTRIBUTE,
+    '#open': STATE_OPEN_ATTRIBUTE,
+  };
+  const values: Record<string, unknown> = { ':to': to, ':updatedAt': updatedAt, ':writeToken': writeToken };
+  const sets = ['#state = :to', '#updatedAt = :updatedAt', '#writeToken = :writeToken'];
+  if (OPEN_STATES.has(to)) sets.push('#open = :to');
   for (const [field, value] of Object.entries(patch ?? {})) {
     if (value === undefined) continue;
     names[`#${field}`] = field;
@@ -49,7 +76,7 @@ export function transitionUpdate(
   });
   return {
     Key: messageKey(messageId),
-    UpdateExpression: `SET ${sets.join(', ')}`,
+    UpdateExpression: `SET ${sets.join(', ')}${OPEN_STATES.has(to) ? '' : ' REMOVE #open'}`,
     ConditionExpression: `#state IN (${fromPlaceholders.join(', ')})`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
@@ -73,7 +100,7 @@ export interface DynamoDbMessageLedgerOptions {
  * state and audit record in one. Every write is conditional; a failed
  * condition is an answer (`claimed: false`, `false`), never an exception.
  */
-export class DynamoDbMessageLedger implements MessageLedger {
+export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly now: () => Date;
@@ -85,11 +112,17 @@ export class DynamoDbMessageLedger implements MessageLedger {
   }
 
   async claim(record: AuditRecord): Promise<{ claimed: true } | { claimed: false; existing: AuditRecord }> {
+    const token = randomUUID();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...record, ...messageKey(record.messageId) },
+          Item: {
+            ...toItem(record),
+            ...messageKey(record.messageId),
+            [WRITE_TOKEN_ATTRIBUTE]: token,
+            ...(OPEN_STATES.has(record.state) ? { [STATE_OPEN_ATTRIBUTE]: record.state } : {}),
+          },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PARTITION_KEY },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -100,17 +133,45 @@ export class DynamoDbMessageLedger implements MessageLedger {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The failed put carries the winner's item: no second request needed.
       // The document client does not convert error payloads, hence fromAttributeMap.
-      const existing = error.Item ? toRecord(fromAttributeMap(error.Item)) : await this.get(record.messageId);
-      if (!existing) throw new Error(`claim of '${record.messageId}' failed its condition but no item exists`, { cause: error });
-      return { claimed: false, existing };
+      const item = error.Item ? fromAttributeMap(error.Item) : await this.getItem(record.messageId);
+      if (!item) throw new Error(`claim of '${record.messageId}' failed its condition but no item exists`, { cause: error });
+      // Our own put, retried by the SDK after its answer was lost: the claim is ours.
+      if (item[WRITE_TOKEN_ATTRIBUTE] === token) return { claimed: true };
+      return { claimed: false, existing: toRecord(item) };
     }
   }
 
   async get(messageId: string): Promise<AuditRecord | undefined> {
+    const item = await this.getItem(messageId);
+    return item ? toRecord(item) : undefined;
+  }
+
+  private async getItem(messageId: string): Promise<Record<string, unknown> | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: messageKey(messageId), ConsistentRead: true }),
     );
-    return out.Item ? toRecord(out.Item) : undefined;
+    return out.Item;
+  }
+
+  /**
+   * Open messages in `state` last changed before `updatedBefore`, oldest
+   * first, read from the sparse open index (never a Scan). Index reads are
+   * eventually consistent: callers move what they find with conditional
+   * transitions, which see the current item.
+   */
+  async stale(state: OpenState, updatedBefore: Date, limit: number): Promise<AuditRecord[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: STATE_OPEN_INDEX,
+        KeyConditionExpression: '#open = :state AND #updated < :before',
+        ExpressionAttributeNames: { '#open': STATE_OPEN_ATTRIBUTE, '#updated': STATE_OPEN_SORT_KEY },
+        ExpressionAttributeValues: { ':state': state, ':before': updatedBefore.toISOString() },
+        ScanIndexForward: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toRecord);
   }
 
   async transition(
@@ -119,24 +180,52 @@ export class DynamoDbMessageLedger implements MessageLedger {
     to: BounceState,
     patch?: TransitionPatch,
   ): Promise<boolean> {
+    const update = transitionUpdate(messageId, from, to, patch, this.now().toISOString());
     try {
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          ...transitionUpdate(messageId, from, to, patch, this.now().toISOString()),
-        }),
+        new UpdateCommand({ TableName: this.tableName, ...update, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // A retry of our own update whose answer was lost finds its token: it did apply.
+      const current = error.Item ? fromAttributeMap(error.Item) : undefined;
+      return current !== undefined && current[WRITE_TOKEN_ATTRIBUTE] === update.ExpressionAttributeValues[':writeToken'];
     }
   }
 }
 
+/**
+ * The stored form of an audit record. A bounce spec (with its diagnostic
+ * code and explanation, up to a few KB) is stored once per rule in
+ * `bounces`, not once per recipient: a message to many recipients of one
+ * rule stays far below DynamoDB's 400 KB item limit (issue 12, defect 9).
+ */
+export function toItem(record: AuditRecord): Record<string, unknown> {
+  const bounces: Record<string, BounceSpec> = {};
+  const decisions = record.decisions.map((d) => {
+    if (d.action !== 'bounce') return d;
+    bounces[d.ruleId] = d.bounce;
+    return { recipient: d.recipient, action: d.action, ruleId: d.ruleId };
+  });
+  return { ...record, decisions, bounces };
+}
+
+/** Reads a stored item back into a record; items written before `bounces` existed carry their spec inline. */
 function toRecord(item: Record<string, unknown>): AuditRecord {
-  const { [STATE_PARTITION_KEY]: _pk, ...record } = item;
-  return record as unknown as AuditRecord;
+  const {
+    [STATE_PARTITION_KEY]: _pk,
+    [WRITE_TOKEN_ATTRIBUTE]: _token,
+    [STATE_OPEN_ATTRIBUTE]: _open,
+    bounces,
+    decisions,
+    ...rest
+  } = item as Record<string, unknown> & { bounces?: Record<string, BounceSpec>; decisions?: RecipientDecision[] };
+  const specs = bounces ?? {};
+  const full = (decisions ?? []).map((d) =>
+    d.action === 'bounce' && (d as { bounce?: BounceSpec }).bounce === undefined ? { ...d, bounce: specs[d.ruleId] } : d,
+  );
+  return { ...rest, decisions: full } as unknown as AuditRecord;
 }
 
 /** Converts a raw attribute map (as found on ConditionalCheckFailedException.Item) to plain values. */

@@ -28,7 +28,43 @@ export const bounceJobSchema = z.object({
     .check(z.minLength(1)),
 });
 
-/** Parses an SQS message body into a job; throws {@link InvalidBounceJobError} naming the first bad field. */
+/**
+ * The job's queue body: each rule's bounce texts once, in `bounces`, and the
+ * recipients by rule id, so that many recipients of one rule cost an address
+ * each, not 4 KB each (issue 12, defect 9).
+ */
+export function encodeBounceJob(job: BounceJob): string {
+  const bounces: Record<string, BounceJob['recipients'][number]['bounce']> = {};
+  const recipients = job.recipients.map((r) => {
+    bounces[r.ruleId] = r.bounce;
+    return { recipient: r.recipient, ruleId: r.ruleId };
+  });
+  return JSON.stringify({ messageId: job.messageId, receivedAt: job.receivedAt, sender: job.sender, bounces, recipients });
+}
+
+/** The compact form of {@link encodeBounceJob}, back to one bounce spec per recipient. */
+function expand(json: unknown): unknown {
+  const j = json as { bounces?: unknown; recipients?: unknown };
+  if (typeof j !== 'object' || j === null || typeof j.bounces !== 'object' || j.bounces === null || !Array.isArray(j.recipients)) {
+    return json;
+  }
+  const specs = j.bounces as Record<string, unknown>;
+  const { bounces: _specs, ...rest } = j as Record<string, unknown>;
+  return {
+    ...rest,
+    recipients: (j.recipients as Array<Record<string, unknown>>).map((r) =>
+      typeof r === 'object' && r !== null && r.bounce === undefined && typeof r.ruleId === 'string' && Object.hasOwn(specs, r.ruleId)
+        ? { ...r, bounce: specs[r.ruleId] }
+        : r,
+    ),
+  };
+}
+
+/**
+ * Parses an SQS message body into a job, in the compact form of
+ * {@link encodeBounceJob} or the older one with the spec inline; throws
+ * {@link InvalidBounceJobError} naming the first bad field.
+ */
 export function parseBounceJob(body: string): BounceJob {
   let json: unknown;
   try {
@@ -38,7 +74,7 @@ export function parseBounceJob(body: string): BounceJob {
       cause: error,
     });
   }
-  const parsed = bounceJobSchema.safeParse(json);
+  const parsed = bounceJobSchema.safeParse(expand(json));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.join('.');

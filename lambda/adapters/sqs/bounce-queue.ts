@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { BounceJob, BounceQueue } from '../../ports';
+import { encodeBounceJob } from './bounce-job';
 
 /** SQS refuses delays above 15 minutes. */
 export const MAX_SQS_DELAY_SECONDS = 900;
@@ -12,7 +13,7 @@ export interface SqsBounceQueueOptions {
 
 /**
  * The durable queue between receiving and sending: one SendMessage per job,
- * the job as its JSON body (read back with `parseBounceJob`).
+ * the job as its compact JSON body (`encodeBounceJob`, read back with `parseBounceJob`).
  */
 export class SqsBounceQueue implements BounceQueue {
   constructor(private readonly options: SqsBounceQueueOptions) {}
@@ -22,7 +23,7 @@ export class SqsBounceQueue implements BounceQueue {
     await this.options.client.send(
       new SendMessageCommand({
         QueueUrl: this.options.queueUrl,
-        MessageBody: JSON.stringify(job),
+        MessageBody: encodeBounceJob(job),
         // Only send a delay when asked: otherwise the queue's own default applies.
         DelaySeconds:
           delay === undefined ? undefined : Math.min(MAX_SQS_DELAY_SECONDS, Math.max(0, Math.ceil(delay))),

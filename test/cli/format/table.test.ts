@@ -10,6 +10,10 @@ describe('cli/format/table', () => {
       ]);
     });
 
+    it('pads by display width, so wide characters and combining marks keep the columns aligned', () => {
+      expect(renderTable(['NAME', 'X'], [['日本', '1'], ['e\u0301t\u00e9', '2'], ['ab', '3']])).toEqual(['NAME  X', '日本  1', 'e\u0301t\u00e9   2', 'ab    3']);
+    });
+
     it('keeps each row on one line when a cell holds line breaks, escaping them', () => {
       expect(renderTable(['A'], [['one\r\ntwo']])).toEqual(['A', 'one\\x0d\\x0atwo']);
     });
@@ -30,6 +34,7 @@ describe('cli/format/table', () => {
     it('cuts long text to the limit with an ellipsis and leaves short text alone', () => {
       expect(truncate('abcdef', 4)).toBe('abc…');
       expect(truncate('abcd', 4)).toBe('abcd');
+      expect(truncate('日本語です', 5)).toBe('日本…');
     });
   });
 });

@@ -146,7 +146,9 @@ describe('send-wiring', () => {
     it('records SES MessageId on SENT, FAILED for a rejection, EXPIRED past 24 h, and retries a 5xx', async () => {
       const { deps, ledger } = wire('outcomes');
       const ok = received('out-ok');
-      const rejected = job('out-rejected'); // never registered: SES answers MessageRejected
+      // Received a minute ago by the wall clock (well inside the 24 h window) but never
+      // registered with the stand-in: SES answers MessageRejected.
+      const rejected = job('out-rejected', new Date(Date.now() - 60_000).toISOString());
       const old = received('out-old', 25 * 3_600_000);
       const flaky = received('out-flaky');
       for (const j of [ok, rejected, old, flaky]) await ledger.claim(auditFor(j, Date.now()));

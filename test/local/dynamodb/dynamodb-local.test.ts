@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ListTablesCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLocalError, assertJavaAvailable, startDynamoDbLocal } from '../../../local/dynamodb/dynamodb-local';
 import { createTable, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
@@ -45,5 +48,44 @@ describe('dynamodb-local', () => {
       expect(alive()).toBe(false);
       await expect(fetch(db.endpoint, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
     });
+  });
+  describe('defect 15 (issue 12): no orphaned Java process', () => {
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    it('kills DynamoDB Local when the process that started it is killed with SIGKILL, and reports Java\'s own pid', async () => {
+      const root = join(__dirname, '../../..');
+      const parent = spawn(
+        process.execPath,
+        ['--import', 'tsx', '-e', "require('./local/dynamodb/dynamodb-local').startDynamoDbLocal().then((db) => console.log('java ' + db.pid))"],
+        { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let javaPid: number | undefined;
+      try {
+        javaPid = await new Promise<number>((resolve, reject) => {
+          let text = '';
+          parent.stdout.on('data', (d: Buffer) => {
+            text += d.toString();
+            const m = /java (\d+)/.exec(text);
+            if (m) resolve(Number(m[1]));
+          });
+          parent.once('exit', (code) => reject(new Error(`parent exited with ${code} before starting DynamoDB Local: ${text}`)));
+        });
+        expect(readFileSync(`/proc/${javaPid}/cmdline`, 'utf8')).toContain('DynamoDBLocal.jar');
+        parent.kill('SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (alive(javaPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(alive(javaPid)).toBe(false);
+      } finally {
+        if (parent.exitCode === null) parent.kill('SIGKILL');
+        if (javaPid !== undefined && alive(javaPid)) process.kill(javaPid, 'SIGKILL');
+      }
+    }, 40_000);
   });
 });

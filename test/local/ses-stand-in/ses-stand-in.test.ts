@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageRejected, SESClient, SendBounceCommand, type SendBounceCommandInput } from '@aws-sdk/client-ses';
 import { simpleParser } from 'mailparser';
-import { SEND_BOUNCE_WINDOW_MS, startSesStandIn } from '../../../local/ses-stand-in/ses-stand-in';
+import { fullGc } from '../../../bench/lib/heap';
+import { MAX_HELD_HEADER_BYTES, SEND_BOUNCE_WINDOW_MS, SWEEP_INTERVAL_MS, startSesStandIn } from '../../../local/ses-stand-in/ses-stand-in';
 import type { SesStandIn, SesStandInOptions } from '../../../local/ses-stand-in/types';
 import { deliveryStatusGroups, mimeParts } from './mime-parts';
 
@@ -484,6 +485,91 @@ describe('ses-stand-in', () => {
         expect(error.message).toContain('someone@example.org');
         clock.now += 1000;
         await expect(client.send(new SendBounceCommand(validInput({ BounceSender: 'Mailer <postmaster@Example.com>' })))).resolves.toBeDefined();
+      } finally {
+        client.destroy();
+        await standIn.close();
+      }
+    });
+  });
+
+  describe('defect 15 (issue 12): memory held for received mail', () => {
+    /** Bytes in use after a full collection: the V8 heap plus memory outside it (Node keeps large decoded strings there). */
+    const settledBytes = () => {
+      fullGc();
+      fullGc();
+      const { heapUsed, external } = process.memoryUsage();
+      return heapUsed + external;
+    };
+    /** A distinct header block of about `mb` MiB of whole lines, as a message whose headers never end would give. */
+    const hugeHeaderBlock = (i: number, mb: number) =>
+      // Through a Buffer so the string is flat, as one decoded from received bytes is (repeat() builds a tree sharing one leaf).
+      Buffer.from(`Message-ID: <huge-${i}@example.org>\r\nFrom: sender@example.org\r\n${`X-Filler-${i}: ${'x'.repeat(1000)}\r\n`.repeat(mb * 1024)}`).toString('latin1');
+
+    it('holds a bounded part of each header block, so 40 originals with 4 MiB of headers grow memory by far less than 160 MiB', async () => {
+      const { standIn } = await startOnFakeClock();
+      try {
+        const before = settledBytes();
+        for (let i = 0; i < 40; i++) {
+          standIn.registerReceived(`huge-${i}`, { receivedAt: new Date(T0), sender: 'sender@example.org', rawHeaders: hugeHeaderBlock(i, 4) });
+        }
+        const grown = settledBytes() - before;
+        // 40 × 64 KiB is 2.5 MiB; before the fix the stand-in held every block whole (160 MiB).
+        expect(grown).toBeLessThan(16 * 1024 * 1024);
+        expect(standIn.heldMessages).toBe(41);
+      } finally {
+        await standIn.close();
+      }
+    });
+
+    it('still renders the DSN from the kept lines: the headers part is whole lines within the bound and keeps the Message-ID', async () => {
+      const outboxDir = await mkdtemp(join(tmpdir(), 'ses-stand-in-outbox-'));
+      const { standIn } = await startOnFakeClock({ outboxDir });
+      const client = sesClient(standIn);
+      try {
+        standIn.registerReceived('huge', { receivedAt: new Date(T0), sender: 'sender@example.org', rawHeaders: hugeHeaderBlock(7, 2), recipients: ['rcpt@example.com'] });
+        await client.send(new SendBounceCommand(validInput({ OriginalMessageId: 'huge' })));
+        const outcome = standIn.calls[0].outcome;
+        if (outcome.kind !== 'accepted' || !outcome.dsnFile) throw new Error(`expected an accepted call with a DSN, got ${JSON.stringify(outcome)}`);
+        const headersPart = mimeParts(await readFile(outcome.dsnFile, 'utf8')).parts[2];
+        expect(headersPart.headers.get('content-type')).toBe('text/rfc822-headers');
+        expect(Buffer.byteLength(headersPart.body)).toBeLessThanOrEqual(MAX_HELD_HEADER_BYTES + 2);
+        expect(headersPart.body).toContain('Message-ID: <huge-7@example.org>');
+        expect(headersPart.body.trimEnd().split('\r\n').every((line) => /^(Message-ID|From|X-Filler-7): /.test(line))).toBe(true);
+      } finally {
+        client.destroy();
+        await standIn.close();
+        await rm(outboxDir, { recursive: true, force: true });
+      }
+    });
+
+    it('forgets originals once they are past the 24 h window, and SendBounce still refuses them', async () => {
+      const { standIn, clock } = await startOnFakeClock();
+      const client = sesClient(standIn);
+      try {
+        for (let i = 0; i < 3; i++) standIn.registerReceived(`day-one-${i}`, { receivedAt: new Date(T0) });
+        expect(standIn.heldMessages).toBe(4);
+        clock.now = T0 + SEND_BOUNCE_WINDOW_MS + SWEEP_INTERVAL_MS + 1;
+        standIn.registerReceived('day-two', { receivedAt: new Date(clock.now) });
+        expect(standIn.heldMessages).toBe(1);
+        const error = await sendExpectingError(client, validInput({ OriginalMessageId: 'day-one-0' }));
+        expect(error).toBeInstanceOf(MessageRejected);
+      } finally {
+        client.destroy();
+        await standIn.close();
+      }
+    });
+
+    it('keeps only the last calls when maxCallsKept is set', async () => {
+      const { standIn, clock } = await startOnFakeClock({ maxCallsKept: 3 });
+      const client = sesClient(standIn);
+      try {
+        for (let i = 0; i < 10; i++) {
+          clock.now += 1000;
+          await client.send(new SendBounceCommand(validInput()));
+        }
+        expect(standIn.calls.length).toBeGreaterThanOrEqual(3);
+        expect(standIn.calls.length).toBeLessThanOrEqual(6);
+        expect(standIn.calls[standIn.calls.length - 1].arrivedAt).toBe(clock.now);
       } finally {
         client.destroy();
         await standIn.close();

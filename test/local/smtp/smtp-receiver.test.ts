@@ -1,7 +1,17 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
+import { fullGc } from '../../../bench/lib/heap';
 import { ValidationError } from '../../../lambda/commons/errors';
-import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from '../../../local/smtp/smtp-receiver';
+import { HEAD_BYTES, recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from '../../../local/smtp/smtp-receiver';
+
+/** Buffer memory in use after a full collection (what the process holds, not what it has yet to collect). */
+function settledBufferBytes(): number {
+  fullGc();
+  fullGc();
+  return process.memoryUsage().arrayBuffers;
+}
 
 /** A bare SMTP dialogue, to see each reply code exactly as a client would. */
 class Dialogue {
@@ -42,6 +52,28 @@ class Dialogue {
     return this.reply();
   }
 
+  /**
+   * Sends a body of `bytes` bytes (after a Subject line) as 1000-byte lines,
+   * written as the socket drains, then the final dot; resolves with the reply.
+   * `onProgress` runs after every 8 MiB written.
+   */
+  async data(bytes: number, onProgress: () => void = () => undefined): Promise<string> {
+    const line = `${'y'.repeat(998)}\r\n`;
+    const chunk = Buffer.from(line.repeat(64));
+    let sent = 0;
+    let nextProgress = 8 * 1024 * 1024;
+    this.socket.write('Subject: big\r\n\r\n');
+    while (sent < bytes) {
+      if (!this.socket.write(chunk)) await new Promise((r) => this.socket.once('drain', r));
+      sent += chunk.length;
+      if (sent >= nextProgress) {
+        onProgress();
+        nextProgress += 8 * 1024 * 1024;
+      }
+    }
+    return this.say('.');
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -73,22 +105,26 @@ describe('smtp-receiver', () => {
 
   describe('startSmtpReceiver', () => {
     let receiver: SmtpReceiver;
-    let received: ReceivedMail[];
+    /** What the callback saw: the mail, and its spooled file's content read while the file existed. */
+    let received: Array<ReceivedMail & { content: Buffer }>;
     let fail: Error | undefined;
+
+    const start = (maxMessageBytes: number) =>
+      startSmtpReceiver({
+        port: 0,
+        accepts: recipientMatcher(['example.com']),
+        maxMessageBytes,
+        onMessage: async (mail) => {
+          if (fail) throw fail;
+          received.push({ ...mail, content: await readFile(mail.file) });
+          return { messageId: `id-${received.length}` };
+        },
+      });
 
     beforeEach(async () => {
       received = [];
       fail = undefined;
-      receiver = await startSmtpReceiver({
-        port: 0,
-        accepts: recipientMatcher(['example.com']),
-        maxMessageBytes: 64 * 1024,
-        onMessage: async (mail) => {
-          if (fail) throw fail;
-          received.push(mail);
-          return { messageId: `id-${received.length}` };
-        },
-      });
+      receiver = await start(64 * 1024);
     });
 
     afterEach(async () => {
@@ -108,7 +144,10 @@ describe('smtp-receiver', () => {
       expect(info.response).toBe('250 2.0.0 Ok id-1');
       expect(received).toHaveLength(1);
       expect(received[0].envelope).toEqual({ mailFrom: 'alice@sender.example', rcptTo: ['former@example.com', 'b@example.com'] });
-      expect(received[0].raw.toString()).toContain('Subject: Hello over SMTP');
+      expect(received[0].content.toString()).toContain('Subject: Hello over SMTP');
+      expect(received[0].size).toBe(received[0].content.length);
+      expect(received[0].head.equals(received[0].content)).toBe(true);
+      expect(existsSync(received[0].file)).toBe(false);
       expect(received[0].client.address).toMatch(/127\.0\.0\.1/);
     });
 
@@ -173,6 +212,61 @@ describe('smtp-receiver', () => {
       expect(await d.say(`${big}.`)).toMatch(/^552 5\.3\.4/);
       d.close();
       expect(received).toHaveLength(0);
+    });
+
+    describe('defect 16 (issue 12): DATA is streamed to disk, never buffered whole', () => {
+      const MiB = 1024 * 1024;
+
+      it('refuses a 60 MiB DATA over the 40 MiB limit with 552 while holding less than 8 MiB of it, and leaves nothing spooled', async () => {
+        await receiver.close();
+        receiver = await start(40 * MiB);
+        const d = await Dialogue.open(receiver.port);
+        try {
+          await d.say('EHLO client.example');
+          await d.say('MAIL FROM:<a@sender.example>');
+          await d.say('RCPT TO:<former@example.com>');
+          expect(await d.say('DATA')).toMatch(/^354/);
+          const before = settledBufferBytes();
+          let peak = 0;
+          const reply = await d.data(60 * MiB, () => (peak = Math.max(peak, settledBufferBytes() - before)));
+          peak = Math.max(peak, settledBufferBytes() - before);
+          expect(reply).toBe(`552 5.3.4 message exceeds the ${40 * MiB}-byte limit`);
+          // Before the fix every chunk was kept until the final dot: 40 MiB and more held at the limit.
+          expect(peak).toBeLessThan(8 * MiB);
+          expect(received).toHaveLength(0);
+          expect(await readdir(receiver.spoolDir)).toEqual([]);
+          // The session goes on: the next message is taken.
+          await d.say('MAIL FROM:<a@sender.example>');
+          await d.say('RCPT TO:<former@example.com>');
+          await d.say('DATA');
+          expect(await d.say('Subject: small\r\n\r\nx\r\n.')).toMatch(/^250 2\.0\.0 Ok id-1$/);
+        } finally {
+          d.close();
+        }
+      });
+
+      it('hands a 12 MiB message over whole as a spooled file with its first bytes in memory, and removes the file afterwards', async () => {
+        await receiver.close();
+        receiver = await start(40 * MiB);
+        const d = await Dialogue.open(receiver.port);
+        try {
+          await d.say('EHLO client.example');
+          await d.say('MAIL FROM:<a@sender.example>');
+          await d.say('RCPT TO:<former@example.com>');
+          await d.say('DATA');
+          expect(await d.data(12 * MiB)).toMatch(/^250 2\.0\.0 Ok id-1$/);
+        } finally {
+          d.close();
+        }
+        const [mail] = received;
+        expect(mail.size).toBe(mail.content.length);
+        expect(mail.size).toBeGreaterThan(12 * MiB);
+        expect(mail.content.subarray(0, 19).toString()).toBe('Subject: big\r\n\r\nyyy');
+        expect(mail.content.subarray(-1000).toString()).toBe(`${'y'.repeat(998)}\r\n`);
+        expect(mail.head.length).toBe(HEAD_BYTES);
+        expect(mail.head.equals(mail.content.subarray(0, HEAD_BYTES))).toBe(true);
+        expect(await readdir(receiver.spoolDir)).toEqual([]);
+      });
     });
   });
 });

@@ -2,6 +2,8 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshallItem } from '../../../../cli/rules-table';
 import { localDynamoDbClient, newRulesTable, runCli } from '../../support';
 
+const table = (flags: readonly string[]) => flags[flags.indexOf('--table') + 1];
+
 describe('cli/commands/rules/list', () => {
   const client = localDynamoDbClient();
   afterAll(() => client.destroy());
@@ -40,6 +42,49 @@ describe('cli/commands/rules/list', () => {
       const r = await runCli(['rules', 'list', ...flags]);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`no rules in table ${table}\n`);
+    });
+    it('prints the same rules as one JSON document for --json, invalid items with their errors', async () => {
+      const { table, flags } = await newRulesTable(client);
+      const items = [
+        { ruleId: 'gone', recipients: ['former@example.com'], action: 'bounce', description: 'people who left' },
+        { ruleId: 'broken', priority: 5, recipients: ['x@example.com'], action: 'reject' },
+      ];
+      for (const item of items) await client.send(new PutItemCommand({ TableName: table, Item: marshallItem(item) }));
+      const r = await runCli(['rules', 'list', '--json', ...flags]);
+      expect(r.code).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.table).toBe(table);
+      expect(doc.counts).toEqual({ total: 2, enabled: 1, disabled: 0, invalid: 1 });
+      expect(doc.rules).toEqual([
+        { ruleId: 'broken', valid: false, errors: [expect.objectContaining({ field: 'action' })], item: expect.objectContaining({ action: 'reject' }) },
+        {
+          ruleId: 'gone',
+          valid: true,
+          enabled: true,
+          priority: 100,
+          action: 'bounce',
+          bounce: expect.objectContaining({ bounceType: 'DoesNotExist', status: '5.1.1' }),
+          recipients: ['former@example.com'],
+          description: 'people who left',
+        },
+      ]);
+      const empty = await newRulesTable(client);
+      expect(JSON.parse((await runCli(['rules', 'list', '--json', ...empty.flags])).stdout).rules).toEqual([]);
+    });
+
+    it('keeps columns aligned when a cell holds wide characters', async () => {
+      const { flags } = await newRulesTable(client);
+      const items = [
+        { ruleId: 'ja', priority: 1, recipients: ['a@example.com'], action: 'bounce', description: '退職者のアドレス' },
+        { ruleId: 'en', priority: 2, recipients: ['b@example.com'], action: 'bounce', description: 'left' },
+      ];
+      for (const item of items) await client.send(new PutItemCommand({ TableName: table(flags), Item: marshallItem(item) }));
+      const lines = (await runCli(['rules', 'list', ...flags])).stdout.split('\n');
+      expect(lines[1]).toContain('退職者のアドレス');
+      // The description is the last column; check the columns before it start at the same display column.
+      const recipientsAt = lines[0].indexOf('RECIPIENTS');
+      expect(lines[1].slice(recipientsAt)).toMatch(/^a@example\.com/);
+      expect(lines[2].slice(recipientsAt)).toMatch(/^b@example\.com/);
     });
   });
   describe('defect 12: control characters in stored items', () => {

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshallItem } from '../../../../cli/rules-table';
 import { localDynamoDbClient, newRulesTable, runCli, tempFiles } from '../../support';
@@ -55,6 +56,27 @@ describe('cli/commands/rules/validate', () => {
       }
       const clean = await runCli(['rules', 'validate', ...flags]);
       expect(clean).toEqual({ code: 0, stdout: 'all 3 rules are valid\n', stderr: '' });
+    });
+    it('checks every *.json file of a directory in name order, as npm start --rules DIR seeds them', async () => {
+      const files = await tempFiles({ 'a.json': JSON.stringify([good]), 'b.json': JSON.stringify({ rules: [badAction] }), 'notes.txt': 'not a rule' });
+      const dir = dirname(files['a.json']);
+      const r = await runCli(['rules', 'validate', dir]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('bad-action  action:');
+      expect(r.stdout).toContain('1 of 2 rules are invalid');
+      const seeds = await runCli(['rules', 'validate', join(__dirname, '../../../../local')]);
+      expect(seeds.stdout).toMatch(/^all \d+ rules are valid$/m);
+    });
+
+    it('prints a JSON report for --json and keeps the exit code', async () => {
+      const files = await tempFiles({ 'rules.json': JSON.stringify([good, badAction]) });
+      const r = await runCli(['rules', 'validate', '--json', files['rules.json']]);
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ total: 2, valid: 1, invalid: [{ ruleId: 'bad-action', index: 1, errors: [expect.objectContaining({ field: 'action' })] }] });
+      const missing = await runCli(['rules', 'validate', '--json', files['rules.json'].replace('rules.json', 'none.json')]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no such file');
     });
   });
 });

@@ -4,6 +4,7 @@ import { buildBounceRequest } from '../../../../lambda/domain/bounce/build-reque
 import {
   MessageRejectedError,
   PermanentSendError,
+  SendOutcomeUnknownError,
   ThrottledError,
   TransientSendError,
 } from '../../../../lambda/ports/bounce-sender';
@@ -119,8 +120,23 @@ describe('bounce-sender (ses)', () => {
       expect(error.name).toBe('PermanentSendError');
     });
 
-    it('maps an error without a response (network) to TransientSendError', () => {
-      expect(toSendBounceError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBeInstanceOf(TransientSendError);
+    it('maps a failure before the request left (refused connection, DNS, connect timeout) to TransientSendError', () => {
+      expect(toSendBounceError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED', syscall: 'connect' }))).toBeInstanceOf(TransientSendError);
+      expect(toSendBounceError(Object.assign(new Error('getaddrinfo ENOTFOUND email.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' }))).toBeInstanceOf(TransientSendError);
+      expect(toSendBounceError(new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:9'))).toBeInstanceOf(TransientSendError);
+      const noConnection = Object.assign(new Error('the request socket did not establish a connection with the server within the configured timeout of 2000 ms.'), { name: 'TimeoutError' });
+      expect(toSendBounceError(noConnection)).toBeInstanceOf(TransientSendError);
+    });
+
+    it('maps a lost answer (reset, request timeout, abort, 504, unreadable 2xx) to SendOutcomeUnknownError: SES may have sent it', () => {
+      expect(toSendBounceError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBeInstanceOf(SendOutcomeUnknownError);
+      expect(toSendBounceError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }))).toBeInstanceOf(SendOutcomeUnknownError);
+      // The same code as a refusal, but raised on an established socket: proves nothing.
+      expect(toSendBounceError(Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT', syscall: 'read' }))).toBeInstanceOf(SendOutcomeUnknownError);
+      expect(toSendBounceError(Object.assign(new Error('a request has exceeded the configured 10000 ms requestTimeout.'), { name: 'TimeoutError', code: 'ETIMEDOUT' }))).toBeInstanceOf(SendOutcomeUnknownError);
+      expect(toSendBounceError(Object.assign(new Error('aborted'), { name: 'AbortError' }))).toBeInstanceOf(SendOutcomeUnknownError);
+      expect(toSendBounceError(answer('GatewayTimeout', 504))).toBeInstanceOf(SendOutcomeUnknownError);
+      expect(toSendBounceError(answer('SyntaxError', 200, 'Deserialization error'))).toBeInstanceOf(SendOutcomeUnknownError);
     });
   });
 });

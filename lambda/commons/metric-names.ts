@@ -1,0 +1,39 @@
+/**
+ * Metric names and namespace, free of dependencies: the CDK construct (alarms,
+ * dashboard) imports them without loading Powertools.
+ */
+
+/** CloudWatch namespace of every metric the functions emit (EMF). */
+export const METRICS_NAMESPACE = 'SesBouncer';
+
+/**
+ * Metric names, shared by the functions (which emit them) and the stack
+ * (alarms and dashboard).
+ */
+export const MetricName = {
+  MessagesReceived: 'MessagesReceived',
+  RecipientsBounced: 'RecipientsBounced',
+  /** Recipients a rule bounced that SendBounce cannot take (non-ASCII addresses); recorded in the audit item. */
+  RecipientsUnbounceable: 'RecipientsUnbounceable',
+  BouncesQueued: 'BouncesQueued',
+  BouncesSent: 'BouncesSent',
+  /** Emitted with dimension `reason` = a GuardReason. */
+  BouncesSkipped: 'BouncesSkipped',
+  BouncesExpired: 'BouncesExpired',
+  BouncesFailed: 'BouncesFailed',
+  /** A SendBounce answer was lost, or a process died mid-SendBounce; the message is not bounced again. */
+  BouncesUnknown: 'BouncesUnknown',
+  /** The stored message could not be read (missing object, S3 error). */
+  MailReadFailed: 'MailReadFailed',
+  /** The MIME parser refused a body a rule needed: its attachment conditions were unknown. */
+  MailUnparsed: 'MailUnparsed',
+  SesThrottled: 'SesThrottled',
+  /** Recipients a rule bounces but one job cannot carry (SQS and DynamoDB size limits): not bounced. */
+  RecipientsOverLimit: 'RecipientsOverLimit',
+  /** Stale PENDING claims the sweep handed to the queue again. */
+  ClaimsRequeued: 'ClaimsRequeued',
+  InvalidRules: 'InvalidRules',
+  /** Milliseconds between receipt and the SendBounce call. */
+  QueueAgeAtSendMs: 'QueueAgeAtSendMs',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];

@@ -1,0 +1,234 @@
+/**
+ * The bouncer's two functions: "receive" (SES invokes it) and "send" (fed by
+ * the bounce queue), each with its own role, log group and least-privilege
+ * statements.
+ */
+import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambda/commons/metric-names';
+import { functionCode } from '../assets';
+import type { ResolvedProps } from '../props';
+import type { Storage } from './storage';
+
+/** Service name of the functions' logs and the `service` dimension of their EMF metrics. */
+export const SERVICE_NAME = 'ses-bouncer';
+
+/**
+ * Timeouts: SES waits 30 s for a RequestResponse answer. The sender starts a
+ * job only while `sendReserveMs` (75 s with the default 20 s slot wait) of its
+ * invocation remains, so its timeout must be well above that.
+ */
+export const RECEIVE_TIMEOUT = Duration.seconds(25);
+export const SEND_TIMEOUT = Duration.seconds(120);
+/** The event source of the sending function never runs more than this many at once. */
+const SEND_MAX_CONCURRENCY = 2;
+/** What {@link createFunctions} creates. */
+export interface Functions {
+  readonly receiveFunction: lambda.Function;
+  readonly sendFunction: lambda.Function;
+}
+
+/** Creates both functions in `scope`, wired to the storage and granted what each needs. */
+export function createFunctions(scope: Construct, s: ResolvedProps, storage: Storage): Functions {
+  const environment: Record<string, string> = {
+    ...functionEnvironment(s, storage),
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  };
+  const receiveFunction = nodeFunction(scope, 'Receive', {
+    code: functionCode('receive'),
+    description: 'ses-bouncer: evaluates bounce rules for mail received by SES and queues bounce jobs',
+    timeout: RECEIVE_TIMEOUT,
+    memorySize: s.receiveMemorySize,
+    environment,
+    logRetention: s.logRetention,
+    // Async invocations (invocationType Event) retry twice, then land in the DLQ
+    // with the request and the error (a destination record carries both).
+    retryAttempts: 2,
+    onFailure: new destinations.SqsDestination(storage.deadLetterQueue),
+  });
+  const sendFunction = nodeFunction(scope, 'Send', {
+    code: functionCode('send'),
+    description: 'ses-bouncer: sends queued bounces through SES SendBounce, one per second',
+    timeout: SEND_TIMEOUT,
+    memorySize: 256,
+    environment,
+    logRetention: s.logRetention,
+    reservedConcurrentExecutions: s.sendReservedConcurrency,
+  });
+  sendFunction.addEventSource(
+    new eventSources.SqsEventSource(storage.bounceQueue, {
+      batchSize: 1,
+      reportBatchItemFailures: true,
+      maxConcurrency: SEND_MAX_CONCURRENCY,
+    }),
+  );
+  grantReceive(scope, receiveFunction.role as iam.Role, s, storage);
+  grantSend(sendFunction.role as iam.Role, s, storage);
+  return { receiveFunction, sendFunction };
+}
+
+/** Settings the functions read; test/lib checks they are exactly lambda/config's names. */
+type EnvName =
+  | 'BOUNCE_SENDER'
+  | 'REPORTING_MTA'
+  | 'RULES_TABLE'
+  | 'STATE_TABLE'
+  | 'BOUNCE_QUEUE_URL'
+  | 'MAIL_BUCKET'
+  | 'MAIL_PREFIX'
+  | 'RULES_CACHE_SECONDS'
+  | 'SENDER_AUTH_POLICY'
+  | 'SENDER_BUDGET_PER_ADDRESS'
+  | 'SENDER_BUDGET_PER_DOMAIN'
+  | 'AUDIT_TTL_DAYS'
+  | 'RATE_GATE_KEY'
+  | 'LOG_ADDRESSES';
+
+/** The settings the functions read (names from lambda/config/config.ts). */
+function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string, string> {
+  const env: Record<EnvName, string> & { BOUNCE_SENDER_ARN?: string } = {
+    BOUNCE_SENDER: s.bounceSender,
+    REPORTING_MTA: s.reportingMta,
+    RULES_TABLE: storage.rulesTable.tableName,
+    STATE_TABLE: storage.stateTable.tableName,
+    BOUNCE_QUEUE_URL: storage.bounceQueue.queueUrl,
+    MAIL_BUCKET: storage.mailBucket.bucketName,
+    MAIL_PREFIX: s.mailPrefix,
+    RULES_CACHE_SECONDS: String(s.rulesCacheSeconds),
+    SENDER_AUTH_POLICY: s.senderAuthPolicy,
+    SENDER_BUDGET_PER_ADDRESS: String(s.senderBudgetPerAddress),
+    SENDER_BUDGET_PER_DOMAIN: String(s.senderBudgetPerDomain),
+    AUDIT_TTL_DAYS: String(s.retentionDays),
+    RATE_GATE_KEY: s.rateGateKey,
+    LOG_ADDRESSES: String(s.logAddresses),
+  };
+  if (s.bounceSenderArn) env.BOUNCE_SENDER_ARN = s.bounceSenderArn;
+  return env;
+}
+
+/**
+ * A function running a pre-built asset (`index.js` exporting `handler`), with
+ * its own log group and a role that may write only to it.
+ */
+function nodeFunction(
+  scope: Construct,
+  id: string,
+  options: Omit<lambda.FunctionProps, 'role' | 'logGroup' | 'logRetention' | 'runtime' | 'handler' | 'architecture'> & {
+    readonly logRetention: logs.RetentionDays;
+  },
+): lambda.Function {
+  const { logRetention, ...functionProps } = options;
+  const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+    retention: logRetention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  // Own role instead of the AWSLambdaBasicExecutionRole managed policy: logs
+  // may go to this function's log group only.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `ses-bouncer ${id.toLowerCase()} function`,
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new lambda.Function(scope, `${id}Function`, {
+    ...functionProps,
+    handler: 'index.handler',
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    role,
+    logGroup,
+  });
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: 'pinned to nodejs22.x, the Node.js LTS the pre-built bundles target (scripts/build-functions.ts); moved deliberately, not by the CDK default',
+  });
+  return fn;
+}
+
+/**
+ * Statements go to each role's default policy, which CDK makes the function
+ * (and its event source) depend on: nothing runs before its permissions exist.
+ */
+function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storage: Storage): void {
+  for (const statement of [
+    new iam.PolicyStatement({
+      sid: 'ReadRules',
+      actions: ['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:GetItem'],
+      resources: [storage.rulesTable.tableArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ClaimAndBudget',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [storage.stateTable.tableArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadMail',
+      actions: ['s3:GetObject'],
+      resources: [storage.mailBucket.arnForObjects(`${s.mailPrefix}*`)],
+    }),
+    new iam.PolicyStatement({
+      sid: 'QueueJobs',
+      actions: ['sqs:SendMessage'],
+      resources: [storage.bounceQueue.queueArn],
+    }),
+  ]) {
+    role.addToPrincipalPolicy(statement);
+  }
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalId(scope, storage.mailBucket)}.Arn>/${s.mailPrefix}*]`,
+    reason: `s3:GetObject is limited to the raw messages under "${s.mailPrefix}"; their keys are SES message ids`,
+  });
+}
+
+function grantSend(role: iam.Role, s: ResolvedProps, storage: Storage): void {
+  for (const statement of [
+    new iam.PolicyStatement({
+      sid: 'LedgerAndRateGate',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: [storage.stateTable.tableArn],
+    }),
+    // A job whose rate slot is far away goes back to the queue with a delay.
+    new iam.PolicyStatement({
+      sid: 'RequeueJobs',
+      actions: ['sqs:SendMessage'],
+      resources: [storage.bounceQueue.queueArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'SendBounce',
+      actions: ['ses:SendBounce'],
+      resources: bounceIdentityArns(s),
+    }),
+  ]) {
+    role.addToPrincipalPolicy(statement);
+  }
+}
+
+/** Logical id of a construct's default CloudFormation resource, as cdk-nag names it. */
+export function logicalId(scope: Construct, construct: Construct): string {
+  return Stack.of(scope).getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/**
+ * The identities `ses:SendBounce` may use. SES authorizes the call against the
+ * identity that covers the bounce sender: the address identity when it is
+ * verified on its own, else its domain identity. Both are allowed, and nothing
+ * else. With sending authorization the identity is the given ARN (another
+ * account's), and only that one.
+ */
+function bounceIdentityArns(s: ResolvedProps): string[] {
+  if (s.bounceSenderArn) return [s.bounceSenderArn];
+  const domain = s.bounceSender.slice(s.bounceSender.lastIndexOf('@') + 1);
+  const identity = (name: string) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${name}`;
+  return [identity(s.bounceSender), identity(domain)];
+}

@@ -1,0 +1,180 @@
+/**
+ * What operators watch: the encrypted alarm topic, the alarms and the
+ * dashboard over the functions' EMF metrics.
+ */
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, MetricName } from '../../lambda/commons/metric-names';
+import type { ResolvedProps } from '../props';
+import { SERVICE_NAME } from './functions';
+
+/** What {@link createMonitoring} creates. */
+export interface Monitoring {
+  readonly alarmTopic: sns.Topic;
+  readonly alarmTopicKey: kms.Key;
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly dashboard: cloudwatch.Dashboard;
+}
+
+/** What {@link createMonitoring} watches. */
+export interface Watched {
+  readonly receiveFunction: lambda.IFunction;
+  readonly sendFunction: lambda.IFunction;
+  readonly bounceQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+/** A bouncer metric as the functions emit it (EMF, dimension `service`). */
+export function bouncerMetric(name: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic: 'Sum',
+    period: Duration.minutes(5),
+    ...options,
+  });
+}
+
+/** Creates the alarm topic (and its key), the alarms and the dashboard in `scope`. */
+export function createMonitoring(scope: Construct, s: ResolvedProps, watched: Watched): Monitoring {
+  // A customer-managed key, not alias/aws/sns: the AWS-managed key's policy
+  // cannot be changed to let CloudWatch alarms publish, so alarms would fail silently.
+  const alarmTopicKey = new kms.Key(scope, 'AlarmTopicKey', {
+    description: 'ses-bouncer alarm topic encryption',
+    enableKeyRotation: true,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  alarmTopicKey.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarms',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    }),
+  );
+  const alarmTopic = new sns.Topic(scope, 'AlarmTopic', {
+    displayName: 'ses-bouncer alarms',
+    masterKey: alarmTopicKey,
+    enforceSSL: true,
+  });
+  if (s.alarmEmail) {
+    alarmTopic.addSubscription(new subscriptions.EmailSubscription(s.alarmEmail));
+  }
+  const alarms = createAlarms(scope, alarmTopic, watched);
+  const dashboard = createDashboard(scope, watched);
+  return { alarmTopic, alarmTopicKey, alarms, dashboard };
+}
+
+function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwatch.Alarm[] {
+  const period = Duration.minutes(5);
+  const action = new cwActions.SnsAction(topic);
+  const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
+    const a = new cloudwatch.Alarm(scope, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    a.addAlarmAction(action);
+    return a;
+  };
+  return [
+    alarm('ReceiveErrorsAlarm', 'the receive function failed', w.receiveFunction.metricErrors({ period }), 0),
+    alarm('SendErrorsAlarm', 'the send function failed', w.sendFunction.metricErrors({ period }), 0),
+    alarm(
+      'DeadLetterAlarm',
+      'bounce jobs or receive invocations are in the dead-letter queue',
+      w.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      0,
+    ),
+    alarm(
+      'QueueAgeAlarm',
+      'bounce jobs wait over an hour; SendBounce refuses mail older than 24 h',
+      w.bounceQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+      3600,
+    ),
+    alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', bouncerMetric(MetricName.BouncesExpired), 0),
+    alarm(
+      'InvalidRulesAlarm',
+      'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
+      bouncerMetric(MetricName.InvalidRules),
+      0,
+    ),
+    alarm('BouncesUnknownAlarm', 'a sender died during SendBounce; the bounce may or may not have gone out', bouncerMetric(MetricName.BouncesUnknown), 0),
+    alarm('MailReadFailedAlarm', 'stored mail that rules needed could not be read from S3', bouncerMetric(MetricName.MailReadFailed), 0),
+  ];
+}
+
+function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
+  const sum = (name: string) => bouncerMetric(name, { label: name });
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', {
+    defaultInterval: Duration.days(1),
+  });
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Mail and bounces',
+      width: 12,
+      left: [sum(MetricName.MessagesReceived), sum(MetricName.RecipientsBounced), sum(MetricName.BouncesQueued), sum(MetricName.BouncesSent)],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Bounces skipped by reason',
+      width: 12,
+      // One line per GuardReason value the functions emitted, without listing them here.
+      left: [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},reason,service} MetricName="${MetricName.BouncesSkipped}" service="${SERVICE_NAME}"', 'Sum', 300)`,
+          label: '',
+          period: Duration.minutes(5),
+        }),
+      ],
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Failures',
+      width: 12,
+      left: [
+        sum(MetricName.BouncesFailed),
+        sum(MetricName.BouncesExpired),
+        sum(MetricName.BouncesUnknown),
+        sum(MetricName.SesThrottled),
+        sum(MetricName.InvalidRules),
+        sum(MetricName.MailReadFailed),
+      ],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Receipt to SendBounce (ms)',
+      width: 12,
+      left: ['p50', 'p99', 'Maximum'].map((statistic) =>
+        bouncerMetric(MetricName.QueueAgeAtSendMs, { statistic, label: `${MetricName.QueueAgeAtSendMs} ${statistic}` }),
+      ),
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Functions',
+      width: 12,
+      left: [w.receiveFunction.metricErrors(), w.sendFunction.metricErrors()],
+      right: [w.receiveFunction.metricDuration({ statistic: 'p99' }), w.sendFunction.metricDuration({ statistic: 'p99' })],
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Queues',
+      width: 12,
+      left: [w.bounceQueue.metricApproximateNumberOfMessagesVisible(), w.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+      right: [w.bounceQueue.metricApproximateAgeOfOldestMessage()],
+    }),
+  );
+  return dashboard;
+}
