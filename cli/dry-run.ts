@@ -57,6 +57,8 @@ export interface DryRunRecipient {
   /** `default`: no rule matched and the configured default (deliver) applies. */
   readonly decision: 'bounce' | 'allow' | 'default';
   readonly ruleId: string | null;
+  /** For `default`: the invalid rule item that held a bounce a valid rule asked for. */
+  readonly heldBy?: string;
   readonly bounce?: BounceSpec;
   /** The message's guard verdict (the guard judges the sender, so it is the same for every recipient). */
   readonly guard: GuardVerdict;
@@ -106,6 +108,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     recipient: d.recipient,
     decision: d.action,
     ruleId: d.action === 'default' ? null : d.ruleId,
+    ...(d.action === 'default' && d.heldBy !== undefined ? { heldBy: d.heldBy } : {}),
     ...(d.action === 'bounce' ? { bounce: d.bounce } : {}),
     guard,
   }));

@@ -64,7 +64,8 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
   const rows = r.recipients.map((p) => {
     const outcome = p.decision === 'bounce' ? (p.guard.allowed ? 'bounce' : 'no bounce (guard)') : 'deliver';
     const bounce = p.bounce ? `${p.bounce.bounceType} ${p.bounce.status} ${p.bounce.action}` : '-';
-    return [p.recipient, p.decision, p.ruleId ?? '(no rule matched)', bounce, outcome];
+    const rule = p.ruleId ?? (p.heldBy === undefined ? '(no rule matched)' : `(bounce held by invalid rule ${p.heldBy})`);
+    return [p.recipient, p.decision, rule, bounce, outcome];
   });
   for (const line of renderTable(['RECIPIENT', 'DECISION', 'RULE', 'BOUNCE', 'OUTCOME'], rows)) println(out, line);
   println(out);

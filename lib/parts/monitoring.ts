@@ -175,6 +175,17 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.RecipientsOverLimit),
       ],
     }),
+    // What was not bounced because it could not be known or sent, and claims the sweep re-enqueued: a trend here needs a look.
+    new cloudwatch.GraphWidget({
+      title: 'Unparsed, unsendable, over limit, requeued',
+      width: 12,
+      left: [
+        sum(MetricName.MailUnparsed),
+        sum(MetricName.RecipientsUnbounceable),
+        sum(MetricName.RecipientsOverLimit),
+        sum(MetricName.ClaimsRequeued),
+      ],
+    }),
     new cloudwatch.GraphWidget({
       title: 'Receipt to SendBounce (ms)',
       width: 12,

@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { simpleParser, type Attachment } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { freePort } from '../../local/dynamodb/dynamodb-local';
@@ -169,6 +170,41 @@ describe('local mode (npm start)', () => {
     // The seeded rule still bounces the rest of its addresses.
     const other = await send('left-bob@example.com', 'E2E seeded rule kept');
     expect(await receiveLine(other)).toMatch(/decision=bounce rule=former-employee/);
+  });
+
+  it('defect 7: prints a decision line per recipient when the MIME parser refuses a message an attachment rule needs', async () => {
+    const db = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await db.send(
+      new PutItemCommand({
+        TableName: 'ses-bouncer-rules',
+        Item: { ruleId: { S: 'scan-exe' }, recipients: { L: [{ S: 'scan@example.com' }] }, attachmentNames: { L: [{ S: '*.exe' }] }, action: { S: 'bounce' } },
+      }),
+    );
+    db.destroy();
+    await new Promise((r) => setTimeout(r, 1500));
+
+    // 1,200 parts: more than the MIME parser accepts.
+    const parts = Array.from({ length: 1200 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
+    const raw = `From: someone@sender.example\r\nTo: scan@example.com, announce@example.com\r\nSubject: many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`;
+    const t = transport();
+    let messageId: string | undefined;
+    try {
+      const info = await t.sendMail({ envelope: { from: 'someone@sender.example', to: ['scan@example.com', 'announce@example.com'] }, raw });
+      messageId = /Ok (\S+)$/.exec(info.response)?.[1];
+    } finally {
+      t.close();
+    }
+    if (!messageId) throw new Error('no message id');
+    const id = messageId;
+    const lines = await until('two receive lines', () => {
+      const found = output.split('\n').filter((l) => l.includes(`receive ${id.slice(0, 12)}`));
+      return found.length >= 2 ? found : undefined;
+    }, 15_000);
+    expect(lines.find((l) => l.includes('-> scan@example.com'))).toMatch(/decision=deliver rule=\(no rule\)/);
+    expect(lines.find((l) => l.includes('-> announce@example.com'))).toMatch(/decision=bounce rule=closed-list/);
+    // Let the bounce finish, so the next test stops an idle local mode.
+    const sent = await until('the send line', () => output.split('\n').find((l) => l.includes(`send    ${id.slice(0, 12)}`)), 15_000);
+    expect(sent).toContain('state=SENT');
   });
 
   it('stops every child process, DynamoDB Local included, on SIGTERM', async () => {

@@ -6,6 +6,7 @@
  * problems naming the ruleId and the field, so one bad item never stops the
  * others. docs/rules.md is the reference for operators.
  */
+import { editDistance } from '../../commons/did-you-mean';
 import { UNSAFE_TEXT } from '../../commons/printable';
 import * as z from '../../commons/zod';
 import {
@@ -488,19 +489,6 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
 
 // --- unknown attributes ------------------------------------------------------
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
 
 /**
  * Words people use for a rule attribute, by lower-cased name without

@@ -14,8 +14,13 @@ describe('cli/format/table', () => {
       expect(renderTable(['NAME', 'X'], [['日本', '1'], ['e\u0301t\u00e9', '2'], ['ab', '3']])).toEqual(['NAME  X', '日本  1', 'e\u0301t\u00e9   2', 'ab    3']);
     });
 
-    it('keeps each row on one line when a cell holds line breaks', () => {
-      expect(renderTable(['A'], [['one\r\ntwo']])).toEqual(['A', 'one two']);
+    it('keeps each row on one line when a cell holds line breaks, escaping them', () => {
+      expect(renderTable(['A'], [['one\r\ntwo']])).toEqual(['A', 'one\\x0d\\x0atwo']);
+    });
+
+    it('defect 12: escapes ESC, NUL, U+2028 and bidi overrides in cells and field values', () => {
+      expect(renderTable(['A'], [['a\u001b[2Jb\u0000c\u2028d\u202ee']])).toEqual(['A', 'a\\x1b[2Jb\\x00c\\u2028d\\u202ee']);
+      expect(renderFields([['Name', 'x\u001by']])).toEqual(['Name  x\\x1by']);
     });
   });
 
