@@ -11,11 +11,22 @@
 import { MAX_DIAGNOSTIC_CODE_LENGTH, MAX_EXPLANATION_LENGTH } from '../../lambda/domain/rules/rule-schema';
 import { MetricName } from '../../lambda/commons/metrics';
 import { encodeBounceJob } from '../../lambda/adapters/sqs/bounce-job';
+import type { SendBounceCall } from '../../local/ses-stand-in';
 import { bounceRule, PipelineRig, type SesLambdaEvent } from '../support/pipeline-rig';
 
 const idOf = (event: SesLambdaEvent) => event.Records[0].ses.mail.messageId;
 const recipientsOf = (call: { params: Readonly<Record<string, string>> }) =>
   Object.keys(call.params).filter((k) => /^BouncedRecipientInfoList\.member\.\d+\.Recipient$/.test(k)).length;
+
+/**
+ * The one accepted call of a message. A call the stand-in answered with
+ * Throttling (start-to-arrival jitter on a loaded machine) is retried on a
+ * later slot and is not a second bounce; anything else is.
+ */
+function acceptedOnce(calls: readonly SendBounceCall[]): SendBounceCall[] {
+  expect(calls.filter((c) => !(c.outcome.kind === 'error' && c.outcome.code === 'Throttling')).map((c) => c.outcome.kind)).toEqual(['accepted']);
+  return calls.filter((c) => c.outcome.kind === 'accepted');
+}
 
 describe('large messages (issue 12, defect 9)', () => {
   let rig: PipelineRig;
@@ -43,9 +54,7 @@ describe('large messages (issue 12, defect 9)', () => {
     const body = Buffer.byteLength(encodeBounceJob(queued.job));
     expect(body).toBeLessThan(256 * 1024);
     await rig.drain({ timeoutMs: 30_000 });
-    const calls = rig.callsFor(idOf(event));
-    expect(calls).toHaveLength(1);
-    expect(calls[0].outcome.kind).toBe('accepted');
+    const calls = acceptedOnce(rig.callsFor(idOf(event)));
     expect(recipientsOf(calls[0])).toBe(2000);
     expect((await rig.audit(idOf(event)))?.state).toBe('SENT');
     expect(rig.metrics.get(MetricName.RecipientsOverLimit)).toBe(0);
@@ -69,9 +78,7 @@ describe('large messages (issue 12, defect 9)', () => {
     expect(Object.keys(item?.bounces as object)).toEqual(['bounce-all']);
     expect(item?.unbouncedRecipients).toBe(2000 - bounced);
     await rig.drain({ timeoutMs: 30_000 });
-    const calls = rig.callsFor(idOf(event));
-    expect(calls).toHaveLength(1);
-    expect(calls[0].outcome.kind).toBe('accepted');
+    const calls = acceptedOnce(rig.callsFor(idOf(event)));
     expect(recipientsOf(calls[0])).toBe(bounced);
     expect((await rig.audit(idOf(event)))?.state).toBe('SENT');
     process.stdout.write(`\nlarge messages: 2,000 recipients with 2 KB texts → ${bounced} bounced, item texts stored once\n`);
@@ -98,8 +105,7 @@ describe('large messages (issue 12, defect 9)', () => {
     expect(audit?.decisions).toHaveLength(bounced);
 
     await rig.drain({ timeoutMs: 30_000 });
-    const calls = rig.callsFor(idOf(event));
-    expect(calls).toHaveLength(1);
+    const calls = acceptedOnce(rig.callsFor(idOf(event)));
     expect(recipientsOf(calls[0])).toBe(bounced);
     expect((await rig.audit(idOf(event)))?.state).toBe('SENT');
     process.stdout.write(`\nlarge messages: 6,000 long recipients → ${bounced} bounced, job ${body} bytes\n`);
@@ -116,8 +122,7 @@ describe('large messages (issue 12, defect 9)', () => {
     expect((item?.unbounceable as string[]).length).toBeLessThanOrEqual(100);
     expect(item?.unbounceableCount).toBe(3000);
     await rig.drain({ timeoutMs: 30_000 });
-    const calls = rig.callsFor(idOf(event));
-    expect(calls).toHaveLength(1);
+    const calls = acceptedOnce(rig.callsFor(idOf(event)));
     expect(recipientsOf(calls[0])).toBe(1);
   }, 60_000);
 });

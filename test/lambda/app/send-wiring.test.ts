@@ -166,7 +166,9 @@ describe('send-wiring', () => {
       expect(await ledger.get('out-old')).toMatchObject({ state: 'EXPIRED' });
       expect(standIn.calls.some((c) => c.params.OriginalMessageId === 'out-old')).toBe(false);
       expect(await ledger.get('out-flaky')).toMatchObject({ state: 'SENT', attempts: 2 });
-      expect(standIn.calls.filter((c) => c.outcome.kind === 'error' && c.outcome.code === 'Throttling')).toEqual([]);
+      // Never a second bounce: one accepted call per sent message (a Throttling answer from
+      // start-to-arrival jitter on a loaded machine is retried on a later slot, not resent).
+      expect(accepted.map((c) => c.params.OriginalMessageId).sort()).toEqual(['out-flaky', 'out-ok']);
     }, 30_000);
   });
 });
