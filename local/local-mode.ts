@@ -18,7 +18,7 @@ import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
 import { findHeaderEnd } from '../lambda/adapters/s3/header-block';
 import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
-import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
+import { createS3ActionClient, startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
 import { createReceiveInvoker } from './pipeline/receive-invoker';
@@ -140,8 +140,11 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       SES_ENDPOINT: standIn.endpoint,
     });
     const clients: Clients = createClients(config);
+    // The S3 action streams spooled mail; its client keeps the body plain for s3rver.
+    const s3Action = createS3ActionClient(s3.endpoint);
     stops.push(async () => {
       for (const c of Object.values(clients)) c.destroy();
+      s3Action.destroy();
     });
 
     await ensureLocalTables(clients.dynamodb, LOCAL_TABLE_NAMES);
@@ -203,7 +206,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
-      await storeFileLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
+      await storeFileLikeS3Action(s3Action, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
         prefix: built.added,
         file: mail.file,
         size: mail.size,
