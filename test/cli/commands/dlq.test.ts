@@ -279,9 +279,25 @@ describe('cli dlq (defect 17, issue 12)', () => {
         DYNAMODB_ENDPOINT: dynamoDbEndpoint(),
       });
       const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-      const deps = { ...buildSendDeps(config, { dynamodb, ses, sqs: new SQSClient({ region: 'us-east-1' }) }, { logger: silent, metrics: { addMetric: () => undefined } }), queue: new MemoryBounceQueue() };
+      const queue = new MemoryBounceQueue();
+      const deps = { ...buildSendDeps(config, { dynamodb, ses, sqs: new SQSClient({ region: 'us-east-1' }) }, { logger: silent, metrics: { addMetric: () => undefined } }), queue };
       const handler = createSendHandler(deps);
-      return { handler, ledger: deps.ledger, deliver: (body: string) => handler({ Records: [{ messageId: `rec-${Math.random()}`, body }] } as unknown as SQSEvent) };
+      const once = (body: string) => handler({ Records: [{ messageId: `rec-${Math.random()}`, body }] } as unknown as SQSEvent);
+      /**
+       * Delivers a body as SQS would: again after a batch item failure, and any
+       * job the handler put back on the queue (a far rate slot on a busy machine),
+       * until the message's audit item leaves PENDING (at most 5 rounds).
+       */
+      const deliver = async (body: string) => {
+        const { messageId } = JSON.parse(body) as BounceJob;
+        const pending = [body];
+        for (let round = 0; round < 5 && pending.length > 0; round++) {
+          const failed = (await once(pending.shift() as string)).batchItemFailures.length > 0;
+          pending.push(...queue.take().map((q) => JSON.stringify(q.job)));
+          if (failed && pending.length === 0 && (await deps.ledger.get(messageId))?.state === 'PENDING') pending.push(body);
+        }
+      };
+      return { handler, ledger: deps.ledger, deliver };
     }
 
     it('sends a job that was never sent exactly once, and never again a job already SENT', async () => {
