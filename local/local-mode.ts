@@ -49,6 +49,12 @@ export interface LocalModeOptions {
    * through the MIME parser). @default 2
    */
   readonly receiveConcurrency?: number;
+  /**
+   * How long one receive invocation may run before it counts as failed (and
+   * is retried), like the receive Lambda's timeout; its slot is freed then.
+   * @default 25000 (the stack's receive timeout)
+   */
+  readonly receiveTimeoutMs?: number;
   /** Settings from the environment that tune the pipeline (SENDER_AUTH_POLICY, …); local endpoints and names win. */
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
@@ -89,6 +95,27 @@ export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Pro
       else running--;
     }
   };
+}
+
+/** Raised when a local receive invocation runs past its timeout, as Lambda would end it. */
+export class ReceiveTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the receive invocation ran longer than ${ms} ms`);
+    this.name = 'ReceiveTimeoutError';
+  }
+}
+
+/**
+ * Rejects with {@link ReceiveTimeoutError} after `ms`. The work itself cannot
+ * be stopped in-process; it finishes (or not) in the background, but no
+ * longer holds a receive slot.
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReceiveTimeoutError(ms)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The first receiving domain, for the bounce sender and the Reporting-MTA. */
@@ -174,11 +201,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     });
     stops.push(() => worker.stop());
 
+    const receiveTimeoutMs = options.receiveTimeoutMs ?? 25_000;
     /** Lambda's async invocation retries a failed event twice; so does local mode, sooner. */
     const runReceive = async (event: unknown, messageId: string, sender: string) => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const { decisions } = await invokeReceive(event, messageId);
+          const { decisions } = await withTimeout(invokeReceive(event, messageId), receiveTimeoutMs);
           const audit = await ledger.get(messageId);
           for (const line of receiveLines({ messageId, sender, decisions, audit })) options.print(line);
           return;
