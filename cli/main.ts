@@ -12,6 +12,7 @@
 import { didYouMean } from '../lambda/commons/did-you-mean';
 import { missingProfile } from './aws';
 import { createContext, type Command } from './command';
+import { DLQ_COMMANDS } from './commands/dlq';
 import { explainCommand } from './commands/explain';
 import { RULES_COMMANDS } from './commands/rules';
 import { testCommand } from './commands/test';
@@ -39,12 +40,25 @@ Run "ses-bouncer rules <subcommand> --help" for details.
 ${COMMON_HELP}
 `;
 
+export const DLQ_USAGE = `Usage: ses-bouncer dlq <subcommand> [options]
+
+Inspect and redrive the dead-letter queue (bounce jobs and failed receive invocations).
+
+Subcommands:
+${list(DLQ_COMMANDS)}
+
+Run "ses-bouncer dlq <subcommand> --help" for details.
+
+${COMMON_HELP}
+`;
+
 export const USAGE = `Usage: ses-bouncer <command> [<subcommand>] [options]
 
 Manage and debug ses-bouncer: rules in DynamoDB, dry runs, audit records.
 
 Commands:
 ${list(RULES_COMMANDS)}
+${list(DLQ_COMMANDS)}
 ${list(TOP_COMMANDS)}
 
 Run "ses-bouncer <command> --help" for details. docs/cli.md has examples.
@@ -73,6 +87,13 @@ function resolve(argv: readonly string[]): { command: Command; rest: string[] } 
     if (second === undefined) throw new UsageError('rules: missing subcommand', RULES_USAGE);
     const command = Object.hasOwn(RULES_COMMANDS, second) ? RULES_COMMANDS[second] : undefined;
     if (!command) throw new UsageError(`rules: unknown subcommand ${JSON.stringify(second)}${didYouMean(second, Object.keys(RULES_COMMANDS))}`, RULES_USAGE);
+    return { command, rest: argv.slice(2) };
+  }
+  if (first === 'dlq') {
+    if (isHelp(second)) return { help: DLQ_USAGE };
+    if (second === undefined) throw new UsageError('dlq: missing subcommand', DLQ_USAGE);
+    const command = Object.hasOwn(DLQ_COMMANDS, second) ? DLQ_COMMANDS[second] : undefined;
+    if (!command) throw new UsageError(`dlq: unknown subcommand ${JSON.stringify(second)}`, DLQ_USAGE);
     return { command, rest: argv.slice(2) };
   }
   const command = Object.hasOwn(TOP_COMMANDS, first) ? TOP_COMMANDS[first] : undefined;

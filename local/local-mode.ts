@@ -19,7 +19,7 @@ import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
 import { findHeaderEnd } from '../lambda/adapters/s3/header-block';
 import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
-import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
+import { createS3ActionClient, startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
 import { createReceiveInvoker } from './pipeline/receive-invoker';
@@ -50,6 +50,12 @@ export interface LocalModeOptions {
    * through the MIME parser). @default 2
    */
   readonly receiveConcurrency?: number;
+  /**
+   * How long one receive invocation may run before it counts as failed (and
+   * is retried), like the receive Lambda's timeout; its slot is freed then.
+   * @default 25000 (the stack's receive timeout)
+   */
+  readonly receiveTimeoutMs?: number;
   /** Settings from the environment that tune the pipeline (SENDER_AUTH_POLICY, …); local endpoints and names win. */
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
@@ -90,6 +96,27 @@ export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Pro
       else running--;
     }
   };
+}
+
+/** Raised when a local receive invocation runs past its timeout, as Lambda would end it. */
+export class ReceiveTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the receive invocation ran longer than ${ms} ms`);
+    this.name = 'ReceiveTimeoutError';
+  }
+}
+
+/**
+ * Rejects with {@link ReceiveTimeoutError} after `ms`. The work itself cannot
+ * be stopped in-process; it finishes (or not) in the background, but no
+ * longer holds a receive slot.
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReceiveTimeoutError(ms)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The first receiving domain, for the bounce sender and the Reporting-MTA. */
@@ -141,8 +168,11 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       SES_ENDPOINT: standIn.endpoint,
     });
     const clients: Clients = createClients(config);
+    // The S3 action streams spooled mail; its client keeps the body plain for s3rver.
+    const s3Action = createS3ActionClient(s3.endpoint);
     stops.push(async () => {
       for (const c of Object.values(clients)) c.destroy();
+      s3Action.destroy();
     });
 
     await ensureLocalTables(clients.dynamodb, LOCAL_TABLE_NAMES);
@@ -172,11 +202,12 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     });
     stops.push(() => worker.stop());
 
+    const receiveTimeoutMs = options.receiveTimeoutMs ?? 25_000;
     /** Lambda's async invocation retries a failed event twice; so does local mode, sooner. */
     const runReceive = async (event: unknown, messageId: string, sender: string) => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const { decisions } = await invokeReceive(event, messageId);
+          const { decisions } = await withTimeout(invokeReceive(event, messageId), receiveTimeoutMs);
           const audit = await ledger.get(messageId);
           for (const line of receiveLines({ messageId, sender, decisions, audit })) options.print(line);
           return;
@@ -204,7 +235,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
-      await storeFileLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
+      await storeFileLikeS3Action(s3Action, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
         prefix: built.added,
         file: mail.file,
         size: mail.size,

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 /** s3rver checks request signatures against its built-in account. */
 // Not frozen: the SDK tags the credentials object it is given.
@@ -83,9 +83,23 @@ export async function storeLikeS3Action(
 }
 
 /**
+ * An S3 client for {@link storeFileLikeS3Action}: with the SDK's default
+ * flexible checksums a streamed body goes out `aws-chunked` with a trailing
+ * checksum, and s3rver stores that framing as if it were the object. Only
+ * checksums an operation requires (PutObject requires none) keep the body
+ * plain.
+ */
+export function createS3ActionClient(endpoint: string, credentials = S3RVER_CREDENTIALS): S3Client {
+  return new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { ...credentials }, requestChecksumCalculation: 'WHEN_REQUIRED' });
+}
+
+/**
  * The S3 action for a message spooled to disk: stores `prefix` followed by
  * the file's bytes, streamed (never read whole into memory), at
- * `<prefix><messageId>`.
+ * `<prefix><messageId>`. The client must come from
+ * {@link createS3ActionClient} (or be configured like it).
+ *
+ * @throws Error when the client would frame the body `aws-chunked`
  */
 export async function storeFileLikeS3Action(
   client: S3Client,
@@ -93,6 +107,9 @@ export async function storeFileLikeS3Action(
   messageId: string,
   message: { readonly prefix: Buffer; readonly file: string; readonly size: number },
 ): Promise<void> {
+  if ((await client.config.requestChecksumCalculation()) !== 'WHEN_REQUIRED') {
+    throw new Error('storeFileLikeS3Action needs an S3 client with requestChecksumCalculation WHEN_REQUIRED (createS3ActionClient): s3rver would store the aws-chunked framing of a streamed body');
+  }
   const body = new PassThrough();
   body.write(message.prefix);
   const file = createReadStream(message.file);
