@@ -229,7 +229,10 @@ async function main(): Promise<void> {
 
     phase = 'draining';
     const emls = () => readdirSync(outbox).filter((f) => f.endsWith('.eml')).length;
-    await until(`${receiveOutcomes.decided} DSNs`, () => (emls() >= receiveOutcomes.decided ? true : undefined), total * 3000 + 60_000, 1000).catch((error: Error) => failures.push(error.message));
+    // Only decisions the guard let through are sent: a header block that never ends is
+    // incomplete, so the guard refuses its bounce (headers-incomplete, issue 12 defect 8).
+    const queued = output.split('\n').filter((l) => / receive \S+ .*decision=bounce .*state=PENDING/.test(l)).length;
+    await until(`${queued} DSNs`, () => (emls() >= queued ? true : undefined), total * 3000 + 60_000, 1000).catch((error: Error) => failures.push(error.message));
     dsns = emls();
     phase = 'done';
     await sleep(3000);
