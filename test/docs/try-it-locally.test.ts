@@ -33,7 +33,7 @@ interface ShellBlock {
 }
 
 /** The fenced ```sh blocks of `markdown`, indented ones (in list items) included. */
-export function shellBlocks(markdown: string, source: string, lineOffset = 0): ShellBlock[] {
+function shellBlocks(markdown: string, source: string, lineOffset = 0): ShellBlock[] {
   const blocks: ShellBlock[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
