@@ -44,16 +44,36 @@ const FUNCTION_ENV: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'INFO',
 };
 
-/** The child: times `require(bundle)` and lists the node_modules packages it evaluated. */
+/**
+ * The child: times `require(bundle)` plus the promise jobs it queued (with
+ * tracing on, the Tracer loads in one, still before the first invocation
+ * could start) and lists the node_modules packages it evaluated.
+ */
 const INIT_CHILD = `'use strict';
 const { file } = JSON.parse(process.argv[2]);
 const t0 = process.hrtime.bigint();
 const mod = require(file);
-const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
-if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler: ' + file);
-const packages = [...new Set(Object.keys(require.cache).map((p) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p) || [])[1]).filter(Boolean))];
-process.stdout.write(JSON.stringify({ initMs, packages }) + '\\n');
+setImmediate(() => {
+  const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (typeof mod.handler !== 'function') throw new Error('bundle exports no handler: ' + file);
+  const packages = [...new Set(Object.keys(require.cache).map((p) => (/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p) || [])[1]).filter(Boolean))];
+  process.stdout.write(JSON.stringify({ initMs, packages }) + '\\n');
+});
 `;
+
+/** The lazy package a function loads at init when its `TRACING` setting is on. */
+const TRACER = '@aws-lambda-powertools/tracer';
+
+/**
+ * Settings of a function deployed with `tracing: true`: TRACING on, and the
+ * Lambda execution environment Powertools Tracer checks before it patches
+ * the clients (no X-Ray daemon here: a missing segment is ignored).
+ */
+const TRACING_ENV: Record<string, string> = {
+  TRACING: 'true',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+};
 
 /** What an attribution bundle adds to the SDK clients. */
 const ADDITIONS = {
@@ -142,15 +162,20 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
   writeFileSync(child, INIT_CHILD);
   // No NODE_PATH: each bundle directory must be self-contained, like a Lambda asset.
   const env = { ...benchEnvironment(), ...FUNCTION_ENV };
-  const timed = [...baselines.values(), ...attribution.map((a) => a.bundle), ...functions, receiveSingle];
+  // Each shipped function again with tracing on: the same files, TRACING=true (the construct's tracing prop).
+  const traced = functions.map((b) => ({ ...b, name: `${b.name} (tracing on)` }));
+  const timed = [...baselines.values(), ...attribution.map((a) => a.bundle), ...functions, ...traced, receiveSingle];
   const samples = new Map<string, number[]>(timed.map((b) => [b.name, []]));
   const lazyLoadedAtInit = new Set<string>();
+  const tracerLoaded = new Map<string, number>(traced.map((b) => [b.name, 0]));
   log(`cold start: ${rounds} rounds × ${timed.length} bundles in fresh node processes`);
   for (let round = 0; round < rounds; round++) {
     for (const b of timed) {
-      const { result } = await runNodeChild<{ initMs: number; packages: string[] }>(child, { file: b.file }, { env });
+      const isTraced = traced.includes(b as (typeof traced)[number]);
+      const { result } = await runNodeChild<{ initMs: number; packages: string[] }>(child, { file: b.file }, { env: isTraced ? { ...env, ...TRACING_ENV } : env });
       samples.get(b.name)!.push(result.initMs);
       if (functions.includes(b)) for (const p of result.packages) if (lazyOf(b.name as FunctionName).includes(p)) lazyLoadedAtInit.add(`${b.name}: ${p}`);
+      if (isTraced && result.packages.includes(TRACER)) tracerLoaded.set(b.name, tracerLoaded.get(b.name)! + 1);
     }
   }
 
@@ -183,6 +208,18 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
       baseline: fmtSummary(base, 'ms'),
       target: `≤ ${INIT_RATIO_TARGET}× baseline`,
       met: ratio <= INIT_RATIO_TARGET,
+    });
+  }
+  const tracingRatios: Record<string, number> = {};
+  for (const [i, b] of functions.entries()) {
+    const on = s(traced[i].name);
+    const off = s(b.name);
+    const base = s(baselines.get(b.name)!.name);
+    tracingRatios[b.name] = on.median / off.median;
+    rows.push({
+      measure: `${b.name} with tracing on (TRACING=true): module init, median of ${rounds} processes`,
+      value: `${fmtSummary(on, 'ms')} = ${fmt(on.median / off.median, 3)}× the same function with tracing off, ${fmt(on.median / base.median, 3)}× baseline; Tracer loaded in ${tracerLoaded.get(traced[i].name)}/${rounds} processes`,
+      baseline: `tracing off: ${fmtSummary(off, 'ms')}`,
     });
   }
   const receiveBase = s(baselines.get('receive')!.name);
@@ -218,11 +255,13 @@ export const coldStart: Benchmark = async ({ quick, workDir, log }) => {
       `Baselines: a bundle with the same options that imports and constructs only the SDK clients that function bundles (receive: ${clientsOf.get('receive')!.join(', ')}; send: ${clientsOf.get('send')!.join(', ')}).`,
       `Init = time of require(index.js) in a fresh node process without NODE_PATH (config, clients, adapters at module scope); ${rounds} rounds, bundles interleaved within each round; median [p10–p90].`,
       'Laziness: the metafile must show only dynamic-import edges into the lazy packages, and requiring the bundle must not load them.',
+      `Tracing on: the same bundles with ${JSON.stringify(TRACING_ENV)}; the Tracer (pre-bundled beside index.js) loads at init and patches the SDK clients. Ratios are within this run.`,
     ],
     data: {
       bundles: Object.fromEntries(timed.map((b) => [b.name, { bytes: b.bytes, gzipBytes: b.gzipBytes, besideBytes: b.besideBytes }])),
       initMs: Object.fromEntries([...samples].map(([name, list]) => [name, { summary: summarize(list), samples: list }])),
       ratios,
+      tracingRatios,
       zodBytes: Object.fromEntries(functions.map((b) => [b.name, zodBytesIn(b)])),
       lazy: { staticEdges, loadedAtInit: [...lazyLoadedAtInit] },
     },

@@ -10,6 +10,9 @@ import * as path from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ConfigError } from '../lambda/commons/errors';
 
+/** Powertools Tracer: loaded only when the `tracing` prop is on (lambda/commons/tracing.ts). */
+const TRACER_PACKAGE = '@aws-lambda-powertools/tracer';
+
 /**
  * Every function the package ships: handler source (relative to the package
  * root, read by the build only) and the packages it loads lazily. A lazy
@@ -19,9 +22,9 @@ import { ConfigError } from '../lambda/commons/errors';
  * Adding a function is one line here plus its `functionCode('<name>')`.
  */
 export const FUNCTIONS = {
-  receive: { entry: 'lambda/handlers/receive.ts', lazy: ['mailparser'] },
-  send: { entry: 'lambda/handlers/send.ts', lazy: [] },
-  sweep: { entry: 'lambda/handlers/sweep.ts', lazy: [] },
+  receive: { entry: 'lambda/handlers/receive.ts', lazy: ['mailparser', TRACER_PACKAGE] },
+  send: { entry: 'lambda/handlers/send.ts', lazy: [TRACER_PACKAGE] },
+  sweep: { entry: 'lambda/handlers/sweep.ts', lazy: [TRACER_PACKAGE] },
 } as const satisfies Record<string, { readonly entry: string; readonly lazy: readonly string[] }>;
 
 /** Name of a shipped function. */

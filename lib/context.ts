@@ -32,6 +32,7 @@ export const CONTEXT_KEYS = {
   senderBudgetPerDomain: 'bounces per sender domain per window (default 50)',
   rulesCacheSeconds: 'seconds the functions cache rules (default 60)',
   logAddresses: 'true: log addresses in clear (default false: masked)',
+  tracing: 'true: X-Ray active tracing with Powertools Tracer (default false: the Tracer is not loaded)',
   sendReservedConcurrency: 'reserved concurrency of the send function, or none (default 2)',
   receiveMemoryMb: 'memory of the receive function in MB, 128-10240 (default 1024; 100,000 rules need at least 512)',
 } as const;
@@ -90,6 +91,7 @@ export function readContext(node: Node): SesBouncerProps {
     senderBudgetPerDomain: int('senderBudgetPerDomain', raw('senderBudgetPerDomain')),
     rulesCacheSeconds: int('rulesCacheSeconds', raw('rulesCacheSeconds')),
     logAddresses: bool('logAddresses', raw('logAddresses')),
+    tracing: bool('tracing', raw('tracing')),
     sendReservedConcurrency: reserved === 'none' ? null : int('sendReservedConcurrency', reserved),
     receiveMemorySize: int('receiveMemoryMb', raw('receiveMemoryMb')),
   };

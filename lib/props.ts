@@ -224,6 +224,14 @@ export interface SesBouncerProps {
   readonly logAddresses?: boolean;
 
   /**
+   * X-Ray tracing: the functions get active tracing and trace each invocation,
+   * each message and each AWS call with Powertools Tracer. Off, the Tracer is
+   * never loaded and cold starts do not pay for it (BENCHMARKS.md, figure 1).
+   * @default false
+   */
+  readonly tracing?: boolean;
+
+  /**
    * Reserved concurrency of the sending function; `null` reserves none
    * (accounts whose concurrency quota is 10 cannot reserve any). The event
    * source caps concurrency at 2 either way.
@@ -299,6 +307,7 @@ export interface ResolvedProps {
   readonly senderBudgetPerDomain: number;
   readonly rulesCacheSeconds: number;
   readonly logAddresses: boolean;
+  readonly tracing: boolean;
   readonly sendReservedConcurrency?: number;
   readonly receiveMemorySize: number;
   readonly rulesTableRemovalPolicy: RemovalPolicy;
@@ -394,6 +403,7 @@ export function resolveProps(props: SesBouncerProps, uniqueName: string, importR
     senderBudgetPerDomain,
     rulesCacheSeconds,
     logAddresses: props.logAddresses ?? false,
+    tracing: props.tracing ?? false,
     sendReservedConcurrency,
     receiveMemorySize,
     rulesTableRemovalPolicy: props.rulesTableRemovalPolicy ?? RemovalPolicy.RETAIN,

@@ -18,6 +18,7 @@ import {
   type ReceiveMetricsSink,
   type ReceiveResult,
 } from './receive-message';
+import { beginInvocation, type Invocation, type InvocationOptions } from './invocation';
 
 /**
  * Builds the receive use case's dependencies from config and the shared
@@ -65,18 +66,11 @@ export function buildReceiveDeps(
   };
 }
 
-/** The logger features the handler uses for per-record context; the project logger fits. */
-export interface LogContext {
-  appendKeys(keys: Record<string, string>): void;
-  removeKeys(keys: string[]): void;
-  addContext?(context: Context): void;
-}
+export type { LogContext } from './invocation';
 
-export interface ReceiveHandlerOptions {
+export interface ReceiveHandlerOptions extends InvocationOptions {
   /** Called after every invocation (the handler passes `metrics.publishStoredMetrics`). */
   readonly flush?: () => void;
-  /** @default the project logger */
-  readonly logContext?: LogContext;
   /** Where an invalid event is reported. @default the project logger */
   readonly logger?: ReceiveLogSink;
   /** Told each record's result (local mode prints one line per recipient from it). */
@@ -95,38 +89,41 @@ export interface ReceiveHandlerOptions {
  * so Lambda retries, and the claims make the retry skip what was done.
  */
 export function createReceiveHandler(deps: ReceiveDeps, options: ReceiveHandlerOptions = {}) {
-  const logContext = options.logContext ?? defaultLogger;
   const log = options.logger ?? deps.logger ?? defaultLogger;
   return async (event: unknown, context?: Context): Promise<{ disposition: Disposition }> => {
-    if (context) logContext.addContext?.(context);
     try {
-      let parsed;
-      try {
-        parsed = parseSesEvent(event);
-      } catch (err) {
-        log.error('invalid ses event', { error: (err as Error).message });
-        throw err;
-      }
-      let stopAll = true;
-      let failure: unknown;
-      for (const record of parsed.Records) {
-        logContext.appendKeys({ messageId: record.ses.mail.messageId });
+      const invocation = await beginInvocation(options, context, 'receive');
+      return await invocation.run(() => receiveAll(event, invocation));
+    } finally {
+      options.flush?.();
+    }
+  };
+
+  async function receiveAll(event: unknown, invocation: Invocation): Promise<{ disposition: Disposition }> {
+    let parsed;
+    try {
+      parsed = parseSesEvent(event);
+    } catch (err) {
+      log.error('invalid ses event', { error: (err as Error).message });
+      throw err;
+    }
+    let stopAll = true;
+    let failure: unknown;
+    for (const record of parsed.Records) {
+      const messageId = record.ses.mail.messageId;
+      await invocation.forMessage(messageId, async () => {
         try {
           const result = await receiveMessage(deps, record);
-          options.onResult?.(record.ses.mail.messageId, result);
+          options.onResult?.(messageId, result);
           if (result.disposition !== 'STOP_RULE_SET') stopAll = false;
         } catch (err) {
           stopAll = false;
           failure ??= err;
           log.error('message not processed', { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-        } finally {
-          logContext.removeKeys(['messageId']);
         }
-      }
-      if (failure !== undefined) throw failure;
-      return { disposition: stopAll ? 'STOP_RULE_SET' : 'CONTINUE' };
-    } finally {
-      options.flush?.();
+      });
     }
-  };
+    if (failure !== undefined) throw failure;
+    return { disposition: stopAll ? 'STOP_RULE_SET' : 'CONTINUE' };
+  }
 }

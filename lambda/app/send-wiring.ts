@@ -9,6 +9,7 @@ import { logger as defaultLogger } from '../commons/logger';
 import { metrics as defaultMetrics } from '../commons/metrics';
 import type { Config } from '../config/config';
 import { systemClock, type Clock } from '../ports/clock';
+import { beginInvocation, type InvocationOptions } from './invocation';
 import { minJobMs, sendBounce, type LogSink, type MetricsSink, type SendBounceDeps } from './send-bounce';
 
 /**
@@ -48,7 +49,7 @@ export function buildSendDeps(
   };
 }
 
-export interface SendHandlerOptions {
+export interface SendHandlerOptions extends InvocationOptions {
   /** Called after every batch (the handler passes `metrics.publishStoredMetrics`). */
   readonly flush?: () => void;
   /**
@@ -83,28 +84,33 @@ export function sendReserveMs(settings: Parameters<typeof minJobMs>[0] = {}): nu
 
 export function createSendHandler(deps: SendBounceDeps, options: SendHandlerOptions = {}) {
   const reserveMs = options.reserveMs ?? 30_000;
-  return async (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> => {
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     const failures: string[] = [];
     try {
-      for (const record of event.Records) {
-        if (context && context.getRemainingTimeInMillis() < reserveMs) {
-          failures.push(record.messageId);
-          continue;
+      const invocation = await beginInvocation(options, context, 'send');
+      await invocation.run(async () => {
+        for (const record of event.Records) {
+          if (context && context.getRemainingTimeInMillis() < reserveMs) {
+            failures.push(record.messageId);
+            continue;
+          }
+          try {
+            // The job ends before the invocation does, whatever SES and DynamoDB do (issue 12, defect 4).
+            const deadline = context ? deps.clock.now() + context.getRemainingTimeInMillis() - JOB_SAFETY_MS : undefined;
+            const job = parseBounceJob(record.body);
+            // The SES message id is the correlation id: the receive function's lines for this mail carry the same one.
+            const outcome = await invocation.forMessage(job.messageId, () => sendBounce(deps, job, { deadline }));
+            if (outcome.kind === 'exhausted') failures.push(record.messageId);
+          } catch (error) {
+            const invalid = error instanceof InvalidBounceJobError;
+            deps.logger.error(invalid ? 'queue record is not a bounce job' : 'bounce job failed unexpectedly', {
+              sqsMessageId: record.messageId,
+              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            });
+            failures.push(record.messageId);
+          }
         }
-        try {
-          // The job ends before the invocation does, whatever SES and DynamoDB do (issue 12, defect 4).
-          const deadline = context ? deps.clock.now() + context.getRemainingTimeInMillis() - JOB_SAFETY_MS : undefined;
-          const outcome = await sendBounce(deps, parseBounceJob(record.body), { deadline });
-          if (outcome.kind === 'exhausted') failures.push(record.messageId);
-        } catch (error) {
-          const invalid = error instanceof InvalidBounceJobError;
-          deps.logger.error(invalid ? 'queue record is not a bounce job' : 'bounce job failed unexpectedly', {
-            sqsMessageId: record.messageId,
-            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          });
-          failures.push(record.messageId);
-        }
-      }
+      });
     } finally {
       options.flush?.();
     }

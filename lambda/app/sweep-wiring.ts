@@ -1,9 +1,11 @@
 import { DynamoDbMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { SqsBounceQueue } from '../adapters/sqs/bounce-queue';
+import type { Context } from 'aws-lambda';
 import type { Clients } from '../commons/clients';
 import { logger as defaultLogger } from '../commons/logger';
 import { metrics as defaultMetrics } from '../commons/metrics';
 import type { Config } from '../config/config';
+import { beginInvocation, type InvocationOptions } from './invocation';
 import type { LogSink, MetricsSink } from './send-bounce';
 import { sweepStuck, type SweepDeps, type SweepReport } from './sweep-stuck';
 
@@ -33,13 +35,20 @@ export function buildSweepDeps(
   };
 }
 
-/** The scheduled handler: one sweep per invocation; metrics flushed after it. */
-export function createSweepHandler(deps: SweepDeps, options: { flush?: () => void } = {}) {
-  return async (): Promise<SweepReport> => {
+/**
+ * The scheduled handler: one sweep per invocation; metrics flushed after it.
+ * It handles many messages, so its lines carry the Lambda context but no
+ * correlation id.
+ */
+export function createSweepHandler(deps: SweepDeps, options: InvocationOptions & { flush?: () => void } = {}) {
+  return async (_event?: unknown, context?: Context): Promise<SweepReport> => {
     try {
-      const report = await sweepStuck(deps);
-      deps.logger.info('sweep done', { ...report });
-      return report;
+      const invocation = await beginInvocation(options, context, 'sweep');
+      return await invocation.run(async () => {
+        const report = await sweepStuck(deps);
+        deps.logger.info('sweep done', { ...report });
+        return report;
+      });
     } finally {
       options.flush?.();
     }

@@ -1,5 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from './metric-names';
 import { VERSION } from './version';
+
+export { SERVICE_NAME };
 
 /**
  * The one logger. JSON lines with `messageId` / `ruleId` keys; never a body or
@@ -7,7 +10,7 @@ import { VERSION } from './version';
  * `LOG_ADDRESSES` setting says otherwise. Every line carries the package
  * `version` the function was built from.
  */
-export const logger = new Logger({ serviceName: 'ses-bouncer', persistentKeys: { version: VERSION } });
+export const logger = new Logger({ serviceName: SERVICE_NAME, persistentKeys: { version: VERSION } });
 
 /**
  * Masks an address for logs: `alice@example.com` → `a***@example.com`.

@@ -3,6 +3,9 @@
  * dashboard) imports them without loading Powertools.
  */
 
+/** Service name of the functions' logs, traces and the `service` dimension of their metrics. */
+export const SERVICE_NAME = 'ses-bouncer';
+
 /** CloudWatch namespace of every metric the functions emit (EMF). */
 export const METRICS_NAMESPACE = 'SesBouncer';
 

@@ -52,6 +52,12 @@ export interface Config {
   readonly sesRequestTimeoutMs: number;
   /** Log addresses in clear (`true`) or masked (`false`, default). */
   readonly logAddresses: boolean;
+  /**
+   * X-Ray tracing with Powertools Tracer (`TRACING=true`; the construct's
+   * `tracing` prop also turns on the function's active tracing). Off: the
+   * Tracer is never loaded.
+   */
+  readonly tracing: boolean;
   /** Endpoint overrides for local mode and tests; unset on AWS. */
   readonly endpoints: {
     readonly dynamodb?: string;
@@ -98,6 +104,7 @@ const schema = z.object({
   // At most 30 s: a job starts only with room for the call's worst case (send-wiring sendReserveMs).
   SES_REQUEST_TIMEOUT_MS: z._default(int(1000, 30000), 10000),
   LOG_ADDRESSES: z._default(z.enum(['true', 'false']), 'false'),
+  TRACING: z._default(z.enum(['true', 'false']), 'false'),
   DYNAMODB_ENDPOINT: z.optional(url),
   S3_ENDPOINT: z.optional(url),
   SQS_ENDPOINT: z.optional(url),
@@ -150,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSlotWaitMs: c.MAX_SLOT_WAIT_MS,
     sesRequestTimeoutMs: c.SES_REQUEST_TIMEOUT_MS,
     logAddresses: c.LOG_ADDRESSES === 'true',
+    tracing: c.TRACING === 'true',
     endpoints: { dynamodb: c.DYNAMODB_ENDPOINT, s3: c.S3_ENDPOINT, sqs: c.SQS_ENDPOINT, ses: c.SES_ENDPOINT },
   };
 }

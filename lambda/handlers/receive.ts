@@ -5,6 +5,8 @@
  */
 import { createDynamoDbClient, createS3Client, createSqsClient } from '../commons/clients';
 import { metrics } from '../commons/metrics';
+import { SERVICE_NAME } from '../commons/metric-names';
+import { loadTracer } from '../commons/tracing';
 import { loadConfig } from '../config/config';
 import { buildReceiveDeps, createReceiveHandler } from '../app/receive-wiring';
 
@@ -13,6 +15,10 @@ const config = loadConfig();
 // Only the clients this function uses: the SES client stays out of the bundle.
 const clients = { dynamodb: createDynamoDbClient(config), s3: createS3Client(config), sqs: createSqsClient(config) };
 
+// Tracing on: the Tracer starts loading now, during init, and patches the clients; off: it is never loaded.
+const tracer = config.tracing ? loadTracer(SERVICE_NAME, Object.values(clients)) : undefined;
+
 export const handler = createReceiveHandler(buildReceiveDeps(config, clients), {
   flush: () => metrics.publishStoredMetrics(),
+  tracer,
 });

@@ -4,6 +4,8 @@
  */
 import { createDynamoDbClient, createSesClient, createSqsClient, SEND_REQUEST_LIMITS } from '../commons/clients';
 import { metrics } from '../commons/metrics';
+import { SERVICE_NAME } from '../commons/metric-names';
+import { loadTracer } from '../commons/tracing';
 import { loadConfig } from '../config/config';
 import { buildSendDeps, createSendHandler, sendReserveMs } from '../app/send-wiring';
 
@@ -17,8 +19,12 @@ const clients = {
   sqs: createSqsClient(config, SEND_REQUEST_LIMITS),
 };
 
+// Tracing on: the Tracer starts loading now, during init, and patches the clients; off: it is never loaded.
+const tracer = config.tracing ? loadTracer(SERVICE_NAME, Object.values(clients)) : undefined;
+
 export const handler = createSendHandler(buildSendDeps(config, clients), {
   flush: () => metrics.publishStoredMetrics(),
+  tracer,
   // Never start a job that the invocation's timeout could cut off while SENDING.
   reserveMs: sendReserveMs({ sesCallMaxMs: config.sesRequestTimeoutMs + 1_000 }),
 });

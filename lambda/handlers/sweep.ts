@@ -5,6 +5,8 @@
  */
 import { createDynamoDbClient, createSqsClient } from '../commons/clients';
 import { metrics } from '../commons/metrics';
+import { SERVICE_NAME } from '../commons/metric-names';
+import { loadTracer } from '../commons/tracing';
 import { loadConfig } from '../config/config';
 import { buildSweepDeps, createSweepHandler } from '../app/sweep-wiring';
 
@@ -12,6 +14,10 @@ const config = loadConfig();
 
 const clients = { dynamodb: createDynamoDbClient(config), sqs: createSqsClient(config) };
 
+// Tracing on: the Tracer starts loading now, during init, and patches the clients; off: it is never loaded.
+const tracer = config.tracing ? loadTracer(SERVICE_NAME, Object.values(clients)) : undefined;
+
 export const handler = createSweepHandler(buildSweepDeps(config, clients), {
   flush: () => metrics.publishStoredMetrics(),
+  tracer,
 });

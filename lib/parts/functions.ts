@@ -13,14 +13,14 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../../lambda/commons/metric-names';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/commons/metric-names';
 import { STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
 import { functionCode } from '../assets';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
 
-/** Service name of the functions' logs and the `service` dimension of their EMF metrics. */
-export const SERVICE_NAME = 'ses-bouncer';
+/** Service name of the functions' logs, traces and the `service` dimension of their EMF metrics. */
+export { SERVICE_NAME };
 
 /**
  * Timeouts: SES waits 30 s for a RequestResponse answer. The sender starts a
@@ -51,8 +51,11 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
+  // Off: no TracingConfig at all (Lambda's default, PassThrough), and the functions never load the Tracer.
+  const tracing = s.tracing ? lambda.Tracing.ACTIVE : undefined;
   const receiveFunction = nodeFunction(scope, 'Receive', {
     code: functionCode('receive'),
+    tracing,
     description: 'ses-bouncer: evaluates bounce rules for mail received by SES and queues bounce jobs',
     timeout: RECEIVE_TIMEOUT,
     memorySize: s.receiveMemorySize,
@@ -66,6 +69,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   });
   const sendFunction = nodeFunction(scope, 'Send', {
     code: functionCode('send'),
+    tracing,
     description: 'ses-bouncer: sends queued bounces through SES SendBounce, one per second',
     timeout: SEND_TIMEOUT,
     memorySize: 256,
@@ -76,6 +80,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   });
   const sweepFunction = nodeFunction(scope, 'Sweep', {
     code: functionCode('sweep'),
+    tracing,
     description: 'ses-bouncer: re-enqueues stuck bounce claims, expires old ones, marks dead sends UNKNOWN',
     timeout: SWEEP_TIMEOUT,
     memorySize: 256,
@@ -101,6 +106,14 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
   grantSend(sendFunction.role as iam.Role, s, storage);
   grantSweep(sweepFunction.role as iam.Role, storage);
   grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, sweepFunction.role as iam.Role, s, storage);
+  if (s.tracing) {
+    for (const fn of [receiveFunction, sendFunction, sweepFunction]) {
+      Validations.of(fn.role!).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords, which CDK grants for active tracing, have no resource-level permissions',
+      });
+    }
+  }
   return { receiveFunction, sendFunction, sweepFunction };
 }
 
@@ -119,7 +132,8 @@ type EnvName =
   | 'SENDER_BUDGET_PER_DOMAIN'
   | 'AUDIT_TTL_DAYS'
   | 'RATE_GATE_KEY'
-  | 'LOG_ADDRESSES';
+  | 'LOG_ADDRESSES'
+  | 'TRACING';
 
 /** The settings the functions read (names from lambda/config/config.ts). */
 function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string, string> {
@@ -138,6 +152,7 @@ function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string,
     AUDIT_TTL_DAYS: String(s.retentionDays),
     RATE_GATE_KEY: s.rateGateKey,
     LOG_ADDRESSES: String(s.logAddresses),
+    TRACING: String(s.tracing),
   };
   if (s.bounceSenderArn) env.BOUNCE_SENDER_ARN = s.bounceSenderArn;
   return env;

@@ -78,6 +78,37 @@ describe('function assets (dist/functions)', () => {
       expect(readFileSync(join(functionAssetDir('send'), 'index.js'), 'utf8')).toContain(JSON.stringify(PACKAGE_VERSION));
     });
 
+    it('loads Powertools Tracer from beside index.js at init with TRACING=true, and never with tracing off', async () => {
+      // Require the asset as Lambda does, let its init promise jobs run, then list the Tracer files loaded.
+      const child = `'use strict';
+const mod = require(process.argv[1]);
+setImmediate(() => process.stdout.write(JSON.stringify({ handler: typeof mod.handler, tracer: Object.keys(require.cache).filter((p) => p.includes('aws-lambda-powertools/tracer')) }) + '\\n'));`;
+      const env = {
+        PATH: process.env.PATH ?? '',
+        AWS_REGION: 'us-east-1',
+        BOUNCE_SENDER: 'mailer-daemon@example.com',
+        REPORTING_MTA: 'mx.example.com',
+        RULES_TABLE: 'rules',
+        STATE_TABLE: 'state',
+        BOUNCE_QUEUE_URL: 'http://127.0.0.1:9/queue/bounces',
+        MAIL_BUCKET: 'mail',
+      };
+      const run = (file: string, tracing: string) =>
+        new Promise<{ handler: string; tracer: string[] }>((resolve, reject) =>
+          execFile(process.execPath, ['-e', child, file], { env: { ...env, TRACING: tracing } }, (err, stdout, stderr) =>
+            err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!)),
+          ),
+        );
+      for (const name of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+        const dir = functionAssetDir(name);
+        expect(await run(join(dir, 'index.js'), 'false')).toEqual({ handler: 'function', tracer: [] });
+        expect(await run(join(dir, 'index.js'), 'true')).toEqual({
+          handler: 'function',
+          tracer: [join(dir, 'node_modules', '@aws-lambda-powertools/tracer', 'index.js')],
+        });
+      }
+    }, 60_000);
+
     describe('the synthesized receive asset', () => {
       let template: Template;
       let assetDir: string;

@@ -46,8 +46,10 @@ describe('context', () => {
         'ses-bouncer:senderBudgetPerAddress': '0',
         'ses-bouncer:tlsPolicy': 'require',
         'ses-bouncer:sendReservedConcurrency': 'none',
+        'ses-bouncer:tracing': 'true',
       });
       expect(props).toMatchObject({
+        tracing: true,
         recipients: ['example.com', 'info@example.org'],
         activateRuleSet: true,
         logAddresses: false,

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../../lambda/commons/errors';
 import { SesBouncer, type SesBouncerProps } from '../../lib/ses-bouncer-construct';
-import { buildStack, functionStatements, iamStatements, render } from './template-support';
+import { buildStack, functionStatements, iamStatements, logicalId, render } from './template-support';
 
 const VALID: SesBouncerProps = { recipients: ['example.com'], bounceSender: 'mailer-daemon@example.com' };
 
@@ -46,6 +46,44 @@ describe('SesBouncer', () => {
     it('stays clean under cdk-nag AwsSolutions', () => {
       const result = new AwsSolutionsChecks().validateScope(built.stack);
       expect(result.violations.map((v) => v.ruleName)).toEqual([]);
+    });
+  });
+
+  describe('tracing', () => {
+    const FUNCTIONS = ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerSweepFunction'];
+    let off: ReturnType<typeof buildStack>;
+    let on: ReturnType<typeof buildStack>;
+    beforeAll(() => {
+      off = buildStack();
+      on = buildStack({ 'ses-bouncer:tracing': 'true' });
+    });
+    const fn = (t: Template, prefix: string) => t.findResources('AWS::Lambda::Function')[logicalId(t, 'AWS::Lambda::Function', prefix)].Properties;
+
+    it('is off by default: no active tracing, TRACING=false (the functions never load the Tracer), no X-Ray permission', () => {
+      for (const prefix of FUNCTIONS) {
+        expect(fn(off.template, prefix).TracingConfig).toBeUndefined();
+        expect(fn(off.template, prefix).Environment.Variables.TRACING).toBe('false');
+      }
+      expect(iamStatements(off.template).filter((s) => s.actions.some((a) => a.startsWith('xray:')))).toEqual([]);
+    });
+
+    it('with tracing: true gives every function active tracing, TRACING=true and the X-Ray write permission', () => {
+      for (const prefix of FUNCTIONS) {
+        expect(fn(on.template, prefix).TracingConfig).toEqual({ Mode: 'Active' });
+        expect(fn(on.template, prefix).Environment.Variables.TRACING).toBe('true');
+        const xray = functionStatements(on.template, prefix).filter((s) => s.actions.some((a) => a.startsWith('xray:')));
+        expect(xray.flatMap((s) => s.actions).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      }
+    });
+
+    it('stays clean under cdk-nag AwsSolutions with tracing on', () => {
+      const result = new AwsSolutionsChecks().validateScope(on.stack);
+      expect(result.violations.map((v) => v.ruleName)).toEqual([]);
+    });
+
+    it('takes the prop from the construct as well as from context', () => {
+      const template = Template.fromStack(Stack.of(construct({ tracing: true })));
+      template.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' } });
     });
   });
 

@@ -198,6 +198,7 @@ describe('SesBouncerStack', () => {
           'SENDER_BUDGET_PER_ADDRESS',
           'SENDER_BUDGET_PER_DOMAIN',
           'STATE_TABLE',
+          'TRACING',
         ].sort(),
       );
       expect(vars).toMatchObject({

@@ -36,6 +36,7 @@ import { sweepStuck, type SweepReport } from '../../lambda/app/sweep-stuck';
 import { buildReceiveDeps, createReceiveHandler } from '../../lambda/app/receive-wiring';
 import type { SendBounceDeps } from '../../lambda/app/send-bounce';
 import { buildSendDeps, createSendHandler, sendReserveMs } from '../../lambda/app/send-wiring';
+import { lambdaContext, NO_COLD_START_METRIC, SILENT_LOG_CONTEXT } from './lambda-context';
 import { createClients, type Clients } from '../../lambda/commons/clients';
 import { logger as projectLogger } from '../../lambda/commons/logger';
 import { loadConfig, type Config, type ConfigEnv } from '../../lambda/config/config';
@@ -606,7 +607,7 @@ export class PipelineRig {
     const instance = this.receivePool.find((i) => !i.busy && !i.dead) ?? this.newReceiveInstance();
     instance.busy = true;
     try {
-      const handler = createReceiveHandler(instance.deps, { logContext: SILENT_LOG_CONTEXT, logger: this.logs });
+      const handler = createReceiveHandler(instance.deps, { ...SILENT_INVOCATION, logger: this.logs });
       const outcome = await Promise.race([handler(event), instance.died]);
       if (outcome instanceof SimulatedCrash) throw outcome;
       return outcome;
@@ -685,8 +686,8 @@ export class PipelineRig {
     const startedAt = this.clock.now();
     for (const r of batch) r.receiveCount += 1;
     const event: SQSEvent = { Records: batch.map((r) => sqsRecordOf(r, startedAt)) };
-    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs({ sesCallMaxMs: this.config.sesRequestTimeoutMs + 1_000 }) });
-    const context = { getRemainingTimeInMillis: () => this.functionTimeoutMs - (this.clock.now() - startedAt) };
+    const handler = createSendHandler(instance.deps, { reserveMs: sendReserveMs({ sesCallMaxMs: this.config.sesRequestTimeoutMs + 1_000 }), ...SILENT_INVOCATION });
+    const context = lambdaContext({ getRemainingTimeInMillis: () => this.functionTimeoutMs - (this.clock.now() - startedAt) });
     let response: SQSBatchResponse | undefined;
     try {
       const outcome = await Promise.race([handler(event, context), instance.died]);
@@ -859,7 +860,8 @@ export class PipelineRig {
   }
 }
 
-const SILENT_LOG_CONTEXT = { appendKeys: () => undefined, removeKeys: () => undefined };
+/** The rig's handlers log through their own sinks: the per-invocation log context and cold-start metric are not looked at. */
+const SILENT_INVOCATION = { logContext: SILENT_LOG_CONTEXT, coldStart: NO_COLD_START_METRIC };
 
 /**
  * Calls in order of arrival. The stand-in records a call when it answers, so

@@ -19,7 +19,11 @@ import {
   type BounceSender,
 } from '../../../lambda/ports/bounce-sender';
 import type { AcquireOptions, AcquireResult, RateGate } from '../../../lambda/ports/rate-gate';
+import { lambdaContext, NO_COLD_START_METRIC, SILENT_LOG_CONTEXT } from '../../support/lambda-context';
 import { auditFor, harness, job, T0, type FakeClock } from './send-fakes';
+
+/** The context goes to a logger and a cold-start metric these tests do not look at. */
+const QUIET = { logContext: SILENT_LOG_CONTEXT, coldStart: NO_COLD_START_METRIC };
 
 const OP = DEFAULT_OP_MAX_MS;
 const SES_CALL = 11_000;
@@ -117,8 +121,8 @@ describe('send job bound', () => {
               sender: ses,
             };
             const started = clock.now();
-            const context = { getRemainingTimeInMillis: () => remainingMs - (clock.now() - started) };
-            const handler = createSendHandler(deps, { reserveMs: sendReserveMs() });
+            const context = lambdaContext({ getRemainingTimeInMillis: () => remainingMs - (clock.now() - started) });
+            const handler = createSendHandler(deps, { reserveMs: sendReserveMs(), ...QUIET });
 
             await handler({ Records: jobs.map((j, i) => sqsRecord(`sqs-${i}`, JSON.stringify(j))) } as never, context);
 
@@ -143,9 +147,9 @@ describe('send job bound', () => {
     const deps = { ...h.deps, ledger: slow(h.clock, h.ledger as MessageLedger), queue: slow(h.clock, h.queue as BounceQueue), gate, sender: ses };
     const started = h.clock.now();
     const remainingMs = sendReserveMs();
-    await createSendHandler(deps, { reserveMs: sendReserveMs() })(
+    await createSendHandler(deps, { reserveMs: sendReserveMs(), ...QUIET })(
       { Records: [sqsRecord('sqs-min', JSON.stringify(j))] } as never,
-      { getRemainingTimeInMillis: () => remainingMs - (h.clock.now() - started) },
+      lambdaContext({ getRemainingTimeInMillis: () => remainingMs - (h.clock.now() - started) }),
     );
     expect(ses.calls).toBe(1);
     expect((await h.ledger.get(j.messageId))?.state).toBe('SENT');

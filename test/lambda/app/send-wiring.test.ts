@@ -11,7 +11,11 @@ import { TransientSendError } from '../../../lambda/ports/bounce-sender';
 import { startSesStandIn } from '../../../local/ses-stand-in';
 import type { SesStandIn } from '../../../local/ses-stand-in/types';
 import { createTable, deleteTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+import { lambdaContext, NO_COLD_START_METRIC, SILENT_LOG_CONTEXT } from '../../support/lambda-context';
 import { auditFor, harness, job, T0 } from './send-fakes';
+
+/** The context goes to a logger and a cold-start metric these tests do not look at. */
+const QUIET = { logContext: SILENT_LOG_CONTEXT, coldStart: NO_COLD_START_METRIC };
 
 function sqsRecord(id: string, body: string): SQSRecord {
   return { messageId: id, body } as SQSRecord;
@@ -68,8 +72,8 @@ describe('send-wiring', () => {
       await h.ledger.claim(auditFor(a, T0));
       await h.ledger.claim(auditFor(b, T0));
       const remaining = [60_000, 5_000];
-      const context = { getRemainingTimeInMillis: () => remaining.shift() ?? 0 };
-      const result = await createSendHandler(h.deps, { reserveMs: 30_000 })(
+      const context = lambdaContext({ getRemainingTimeInMillis: () => remaining.shift() ?? 0 });
+      const result = await createSendHandler(h.deps, { reserveMs: 30_000, ...QUIET })(
         event(sqsRecord('ra', JSON.stringify(a)), sqsRecord('rb', JSON.stringify(b))),
         context,
       );

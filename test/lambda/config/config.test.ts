@@ -26,8 +26,15 @@ describe('config', () => {
         rateGateKey: 'ses-sendbounce',
         rateGateIntervalMs: 1000,
         logAddresses: false,
+        tracing: false,
       });
       expect(config.endpoints).toEqual({});
+    });
+
+    it('turns tracing on only for TRACING=true and refuses other values', () => {
+      expect(loadConfig({ ...minimal, TRACING: 'true' }).tracing).toBe(true);
+      expect(loadConfig({ ...minimal, TRACING: 'false' }).tracing).toBe(false);
+      expect(() => loadConfig({ ...minimal, TRACING: 'yes' })).toThrow(/TRACING .*\(got "yes"\)/);
     });
 
     it('names every missing required setting', () => {
