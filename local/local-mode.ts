@@ -17,8 +17,8 @@ import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
-import { findHeaderEnd } from '../lambda/adapters/s3/header-block';
-import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
+import { findHeaderEnd, splitHeaderBlock } from '../lambda/mail/header-block';
+import { buildSesEvent, type VerdictOverrides } from './ses-event/build-event';
 import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';

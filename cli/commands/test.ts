@@ -4,14 +4,9 @@ import { printable } from '../../lambda/commons/printable';
 import { envelopeSender } from '../../lambda/domain/event/ses-event';
 import type { SenderAuthPolicy } from '../../lambda/domain/model';
 import { compileRules, type RuleCompilation } from '../../lambda/domain/rules';
-import {
-  bareAddress,
-  parseHeaderBlock,
-  parseVerdictSpec,
-  splitAddressList,
-  splitHeaderBlock,
-  type VerdictOverrides,
-} from '../../local/ses-event/build-event';
+import { addressesIn } from '../../lambda/mail/address-list';
+import { parseHeaderBlock, splitHeaderBlock } from '../../lambda/mail/header-block';
+import { parseVerdictSpec, type VerdictOverrides } from '../../local/ses-event/build-event';
 import type { Command, CommandContext } from '../command';
 import { dryRun, type DryRunResult } from '../dry-run';
 import { CommandError } from '../errors';
@@ -30,7 +25,7 @@ export function senderFromMessage(raw: Buffer): string | undefined {
   const returnPath = headers.find((h) => h.name.toLowerCase() === 'return-path')?.value;
   if (returnPath !== undefined) return envelopeSender(returnPath);
   const from = headers.find((h) => h.name.toLowerCase() === 'from')?.value;
-  return from === undefined ? undefined : splitAddressList(from).map(bareAddress).find(Boolean);
+  return from === undefined ? undefined : addressesIn(from)[0];
 }
 
 async function loadRules(ctx: CommandContext): Promise<{ compilation: RuleCompilation; source: string }> {
