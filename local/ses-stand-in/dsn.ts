@@ -5,6 +5,7 @@
  */
 import * as qp from 'nodemailer/lib/qp';
 import { formatRfc5322Date } from '../../lambda/mail/date';
+import { parseHeaderBlock } from '../../lambda/mail/header-block';
 import type { BounceType, BouncedRecipientInfo, DsnAction, ExtensionField, SendBounceRequest } from './send-bounce-request';
 
 const CRLF = '\r\n';
@@ -146,11 +147,11 @@ function subject(blocks: readonly DsnRecipientBlock[]): string {
   return 'Delivery Status Notification';
 }
 
-/** The original's Message-ID, from its raw header block, for In-Reply-To. */
+/** The original's Message-ID, from its raw header block (read by the one header-block parser), for In-Reply-To. */
 function originalMessageIdHeader(headers: string | undefined): string | undefined {
   if (!headers) return undefined;
-  const unfolded = headers.replace(/\r?\n[ \t]+/g, ' ');
-  return /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(unfolded)?.[1];
+  const value = parseHeaderBlock(headers).find((h) => h.name.toLowerCase() === 'message-id')?.value;
+  return value === undefined ? undefined : /^(<[^>\r\n]+>)/.exec(value)?.[1];
 }
 
 /** The header block with CRLF line ends, ending in exactly one CRLF, cut at the first blank line. */
