@@ -17,8 +17,9 @@ import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
-import { findHeaderEnd, splitHeaderBlock } from '../lambda/mail/header-block';
-import { buildSesEvent, type VerdictOverrides } from './ses-event/build-event';
+import { splitHeaderBlock } from '../lambda/mail/header-block';
+import type { VerdictOverrides } from './ses-event/build-event';
+import { bounceDefaults, buildReceivedEvent, wholeLinesOfHead } from './ses-event/received-mail';
 import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
@@ -127,8 +128,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const domain = firstDomain(options.domains);
     const config = loadConfig({
       ...options.env,
-      BOUNCE_SENDER: options.env?.BOUNCE_SENDER ?? `mailer-daemon@${domain}`,
-      REPORTING_MTA: options.env?.REPORTING_MTA ?? `inbound-smtp.${domain}`,
+      BOUNCE_SENDER: options.env?.BOUNCE_SENDER ?? bounceDefaults(domain).bounceSender,
+      REPORTING_MTA: options.env?.REPORTING_MTA ?? bounceDefaults(domain).reportingMta,
       LOG_ADDRESSES: options.env?.LOG_ADDRESSES ?? 'true',
       RULES_TABLE: LOCAL_TABLE_NAMES.rules,
       STATE_TABLE: LOCAL_TABLE_NAMES.state,
@@ -192,15 +193,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     // Lambda caps concurrency too; here the cap keeps a burst of big mail from parsing all at once.
     const receiveSlots = createLimiter(options.receiveConcurrency ?? 1);
     const onMessage = async (mail: ReceivedMail) => {
-      // The event is built from the message's first bytes (the mail stays on disk); a header block
-      // longer than them is cut at its last whole line, as no rule may see half a header.
-      const cut = mail.head.length < mail.size && findHeaderEnd(mail.head) < 0;
-      const head = cut ? mail.head.subarray(0, mail.head.lastIndexOf(0x0a) + 1) : mail.head;
-      const built = buildSesEvent(head, mail.envelope, {
-        receivedAt: mail.receivedAt,
+      const built = buildReceivedEvent(mail, {
+        domain,
         verdicts: options.verdicts,
-        client: mail.client,
-        receivingHost: `inbound-smtp.${domain}`,
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
@@ -210,7 +205,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         size: mail.size,
       });
       // The stand-in keeps at most 64 KiB of the header block, for the DSN; the recipients let it check SendBounce's.
-      const headers = Buffer.concat([built.added, head]);
+      const headers = Buffer.concat([built.added, wholeLinesOfHead(mail)]);
       standIn.registerReceived(built.messageId, {
         receivedAt: mail.receivedAt,
         sender: mail.envelope.mailFrom,
