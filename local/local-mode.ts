@@ -8,6 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { createClients, type Clients } from '../lambda/commons/clients';
 import { printable } from '../lambda/commons/printable';
 import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledger';
@@ -18,6 +19,8 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-loca
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
 import { splitHeaderBlock } from '../lambda/mail/header-block';
+import type { RecipientDecision } from '../lambda/domain/model';
+import type { AuditRecord } from '../lambda/ports';
 import type { VerdictOverrides } from './ses-event/build-event';
 import { bounceDefaults, buildReceivedEvent, wholeLinesOfHead } from './ses-event/received-mail';
 import { startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
@@ -55,6 +58,8 @@ export interface LocalModeOptions {
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
   readonly print: (line: string) => void;
+  /** Called with each message's decisions once its receive run succeeds (the audit item, when one was written). */
+  readonly onDecided?: (report: { readonly messageId: string; readonly decisions: readonly RecipientDecision[]; readonly audit?: AuditRecord }) => void;
 }
 
 export interface LocalMode {
@@ -67,6 +72,12 @@ export interface LocalMode {
   /** Rules written to an empty table at start (0 when it had rules). */
   readonly seeded: number;
   readonly config: Config;
+  /**
+   * Takes a message as the SMTP receiver hands it over (the file is read,
+   * not deleted): builds its event, stores it and starts its receive run.
+   * Throws ValidationError for a malformed simulate header, as SMTP then refuses it.
+   */
+  receive(mail: ReceivedMail): Promise<{ messageId: string }>;
   /** Stops everything started, in reverse order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -142,8 +153,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       SES_ENDPOINT: standIn.endpoint,
     });
     const clients: Clients = createClients(config);
+    // The S3 action's own client, without the SDK's default request checksum: a streamed body
+    // would then go aws-chunked, and s3rver stores the chunk framing and checksum trailer as
+    // part of the object (found by test/cli/dry-run-equality.test.ts: rules read a corrupted message).
+    const s3Action = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
     stops.push(async () => {
       for (const c of Object.values(clients)) c.destroy();
+      s3Action.destroy();
     });
 
     await ensureLocalTables(clients.dynamodb, LOCAL_TABLE_NAMES);
@@ -180,6 +196,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           const { decisions } = await invokeReceive(event, messageId);
           const audit = await ledger.get(messageId);
           for (const line of receiveLines({ messageId, sender, decisions, audit })) options.print(line);
+          options.onDecided?.({ messageId, decisions, ...(audit ? { audit } : {}) });
           return;
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -199,7 +216,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
-      await storeFileLikeS3Action(clients.s3, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
+      await storeFileLikeS3Action(s3Action, { bucket: config.mailBucket, prefix: config.mailPrefix }, built.messageId, {
         prefix: built.added,
         file: mail.file,
         size: mail.size,
@@ -239,6 +256,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       outboxDir: options.outboxDir,
       seeded,
       config,
+      receive: onMessage,
       stop,
     };
   } catch (error) {
