@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ValidationError } from '../../../lambda/commons/errors';
 import { parseSesEvent, toMessageFacts } from '../../../lambda/domain/event/ses-event';
-import { parseHeaderBlock } from '../../../lambda/mail/header-block';
+import { headersFromPrefix, parseHeaderBlock } from '../../../lambda/mail/header-block';
 import {
   EVENT_HEADERS_LIMIT_BYTES,
   buildSesEvent,
@@ -49,6 +49,23 @@ function keysDeep(value: unknown): unknown {
 
 describe('build-event', () => {
   describe('buildSesEvent', () => {
+    it('leaves out a line whose name is not a field name, as the mail stores of the receive function do', () => {
+      const raw = message(['X Bad Name: evil', 'From: alice@sender.example', 'Subject: hi']);
+      const { event, stored } = build(raw);
+      const names = event.Records[0].ses.mail.headers.map((h) => h.name);
+      expect(names).not.toContain('X Bad Name');
+      expect(names).toEqual(expect.arrayContaining(['From', 'Subject']));
+      // The same bytes read back through the stores' header reader give the same fields.
+      expect(headersFromPrefix(stored, true)).toEqual(event.Records[0].ses.mail.headers);
+    });
+
+    it('decodes display names in commonHeaders and keeps only real addresses in destination', () => {
+      const raw = message(['From: =?utf-8?Q?J=C3=B6rg?= <j@sender.example>', 'To: undisclosed-recipients:;', 'Cc: "Doe, J" <d@example.com>, not an address']);
+      const mail = build(raw).event.Records[0].ses.mail;
+      expect(mail.commonHeaders.from).toEqual(['Jörg <j@sender.example>']);
+      expect(mail.destination).toEqual(['d@example.com']);
+    });
+
     it('produces the same structure as a real SES Lambda-action event when the message has the same headers', () => {
       const { event } = build();
       expect(keysDeep(event)).toEqual(keysDeep(fixture));
