@@ -1,34 +1,35 @@
 /**
- * The dry run behind `ses-bouncer test`: one message through the same pure
- * steps as the receive path, with the stored mail held in memory and nothing
- * written or sent.
+ * The dry run behind `ses-bouncer test`: one message through the receive
+ * function's own use case (lambda/app/receive-message.ts) with in-memory
+ * ports, then through the send function's request builder. Only I/O differs
+ * from production; nothing is written and nothing is sent.
  *
- * 1. The SES event is built from the raw message and envelope the way SES
- *    builds it (local/ses-event), validated with the receive schema and mapped
- *    to facts, so headers, verdicts and the null sender read as on AWS.
- * 2. Size and attachments are read from the message only when the rules need
- *    them, and the full header block only when the event's copy was cut.
- * 3. Rules evaluate per recipient; the pure sender guard runs with the given
- *    policy. The per-sender budget needs the state table and is NOT consulted.
- * 4. The SendBounce request is built by the real builder, exactly as the send
- *    function would build it for this message.
+ * 1. The SES event and the stored object are built the way local mode builds
+ *    them (local/ses-event/received-mail.ts): from the message's first bytes,
+ *    with SES's added header lines, validated with the receive schema.
+ * 2. `receiveMessage` runs as in the Lambda: facts, the rules' needs, enrich
+ *    (size, attachments, the full header block only when needed), evaluate,
+ *    the sender guard, fitting the job, the claim and the sender budget. The
+ *    ports are in memory: the stored mail, a fresh ledger, a fresh budget (the
+ *    state table's budget is not consulted) and a queue that keeps the job.
+ * 3. The SendBounce request is built from that job by the send function's
+ *    builder, with local mode's defaults ({@link bounceDefaults}).
  */
 import type { SendBounceCommandInput } from '@aws-sdk/client-ses';
+import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
 import { MemoryMailStore } from '../lambda/adapters/memory/mail-store';
-import { enrich } from '../lambda/app/receive-message';
+import { MemoryMessageLedger } from '../lambda/adapters/memory/message-ledger';
+import { MemorySenderBudget } from '../lambda/adapters/memory/sender-budget';
+import { receiveMessage, type Disposition, type ReceiveOutcome } from '../lambda/app/receive-message';
+import { MalformedMailError } from '../lambda/commons/errors';
 import { buildBounceRequest, InvalidBounceRequestError } from '../lambda/domain/bounce/build-request';
-import { parseSesEvent, toMessageFacts } from '../lambda/domain/event/ses-event';
-import { GUARD_NEEDS, checkSender } from '../lambda/domain/guard';
-import type {
-  AttachmentFacts,
-  BounceSpec,
-  GuardPolicy,
-  GuardVerdict,
-  Verdicts,
-} from '../lambda/domain/model';
+import { parseSesEvent } from '../lambda/domain/event/ses-event';
+import { checkSender } from '../lambda/domain/guard';
+import type { AttachmentFacts, BounceSpec, GuardPolicy, GuardVerdict, Verdicts } from '../lambda/domain/model';
 import type { CompiledRules } from '../lambda/domain/rules';
-import type { BouncedRecipient } from '../lambda/ports';
-import { buildSesEvent, type VerdictOverrides } from '../local/ses-event/build-event';
+import type { HeaderBlock, MailStore } from '../lambda/ports';
+import type { VerdictOverrides } from '../local/ses-event/build-event';
+import { HEAD_BYTES, bounceDefaults, buildReceivedEvent } from '../local/ses-event/received-mail';
 
 export interface DryRunInput {
   /** The raw RFC 5322 message (.eml). */
@@ -44,10 +45,10 @@ export interface DryRunInput {
   readonly receivedAt: Date;
   readonly rules: CompiledRules;
   readonly policy: GuardPolicy;
-  /** @default mailer-daemon@<domain of the first bounced recipient> */
+  /** @default local mode's: mailer-daemon@<domain of the first recipient> */
   readonly bounceSender?: string;
   readonly bounceSenderArn?: string;
-  /** @default mx.<domain of the first bounced recipient> */
+  /** @default local mode's: inbound-smtp.<domain of the first recipient> */
   readonly reportingMta?: string;
 }
 
@@ -60,8 +61,6 @@ export interface DryRunRecipient {
   /** For `default`: the invalid rule item that held a bounce a valid rule asked for. */
   readonly heldBy?: string;
   readonly bounce?: BounceSpec;
-  /** The message's guard verdict (the guard judges the sender, so it is the same for every recipient). */
-  readonly guard: GuardVerdict;
 }
 
 export interface DryRunResult {
@@ -74,13 +73,20 @@ export interface DryRunResult {
   readonly sizeBytes: number;
   /** Attachments, when a rule needed them (else not read, as in the pipeline). */
   readonly attachments: readonly AttachmentFacts[] | null;
+  /** Why the MIME parser refused the body, when a rule needed it (its conditions are then unknown). */
+  readonly bodyUnparsed?: string;
   readonly headersTruncated: boolean;
   readonly policy: GuardPolicy;
-  /** Always false: the per-sender budget lives in the state table and a dry run writes nothing. */
+  /** Always false: the state table's per-sender budget is not consulted; a fresh in-memory one stands in. */
   readonly budgetConsulted: false;
-  readonly guard: GuardVerdict;
+  /** What the receive use case did: `no-bounce`, `queued` or `skipped` (with the guard's reasons). */
+  readonly outcome: ReceiveOutcome['kind'];
+  /** SES's answer for a RequestResponse invocation. */
+  readonly disposition: Disposition;
+  /** The guard's verdict as the audit item records it; null when no recipient is bounced (the guard does not run). */
+  readonly guard: GuardVerdict | null;
   readonly recipients: readonly DryRunRecipient[];
-  /** The request the send function would make; null when nothing is bounced or the guard refuses. */
+  /** The request the send function would make; null when nothing is queued. */
   readonly sendBounceRequest: SendBounceCommandInput | null;
   /** Why the request could not be built (the send function would mark the message FAILED without a call). */
   readonly requestError?: string;
@@ -88,65 +94,111 @@ export interface DryRunResult {
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
+/** A MailStore that remembers what the use case read from the body, to show it. */
+class ObservedMailStore implements MailStore {
+  attachments?: AttachmentFacts[];
+  refused?: string;
+
+  constructor(private readonly inner: MailStore) {}
+
+  readHeaders(messageId: string): Promise<HeaderBlock> {
+    return this.inner.readHeaders(messageId);
+  }
+
+  sizeOf(messageId: string): Promise<number> {
+    return this.inner.sizeOf(messageId);
+  }
+
+  async readAttachments(messageId: string): Promise<AttachmentFacts[]> {
+    try {
+      return (this.attachments = await this.inner.readAttachments(messageId));
+    } catch (error) {
+      if (error instanceof MalformedMailError) this.refused = error.message;
+      throw error;
+    }
+  }
+}
+
+const silentLog = { info() {}, warn() {}, error() {} };
+const noMetrics = {
+  addMetric() {},
+  singleMetric: () => ({ addDimension() {}, addMetric() {} }),
+};
+
 /** Runs the dry run. Throws ValidationError when the message's simulate header is malformed. */
 export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
-  const built = buildSesEvent(
-    input.raw,
-    { mailFrom: input.sender, rcptTo: input.recipients },
-    { receivedAt: input.receivedAt, ...(input.messageId ? { messageId: input.messageId } : {}), ...(input.verdicts ? { verdicts: input.verdicts } : {}) },
+  const domain = domainOf(input.recipients[0] ?? 'example.com');
+  const built = buildReceivedEvent(
+    { head: input.raw.subarray(0, HEAD_BYTES), size: input.raw.length, envelope: { mailFrom: input.sender, rcptTo: input.recipients }, receivedAt: input.receivedAt },
+    { domain, ...(input.verdicts ? { verdicts: input.verdicts } : {}), ...(input.messageId ? { messageId: input.messageId } : {}) },
   );
   const record = parseSesEvent(built.event).Records[0];
-  const store = new MemoryMailStore().put(built.messageId, built.stored);
+  // What the S3 action stores: SES's header lines, then the whole message.
+  const stored = Buffer.concat([built.added, input.raw]);
+  const mail = new ObservedMailStore(new MemoryMailStore().put(built.messageId, stored));
+  const ledger = new MemoryMessageLedger(() => input.receivedAt);
+  const queue = new MemoryBounceQueue();
 
-  let facts = toMessageFacts(record);
-  facts = await enrich(store, facts, input.rules.needsFor(facts.recipients));
-  const decisions = input.rules.evaluate(facts, input.receivedAt);
-  facts = await enrich(store, facts, GUARD_NEEDS);
-  const guard = checkSender(facts, input.policy);
+  const result = await receiveMessage(
+    {
+      rules: { current: async () => input.rules },
+      mail,
+      ledger,
+      // Room for this one message: what the state table holds is not known here.
+      budget: new MemorySenderBudget({ perAddress: 1, perDomain: 1, windowMs: 3_600_000 }),
+      queue,
+      checkSender,
+      policy: input.policy,
+      clock: { now: () => input.receivedAt.getTime() },
+      auditTtlDays: 1,
+      logger: silentLog,
+      metrics: noMetrics,
+    },
+    record,
+  );
+  const audit = await ledger.get(built.messageId);
 
-  const recipients: DryRunRecipient[] = decisions.map((d) => ({
+  const recipients: DryRunRecipient[] = result.decisions.map((d) => ({
     recipient: d.recipient,
     decision: d.action,
     ruleId: d.action === 'default' ? null : d.ruleId,
     ...(d.action === 'default' && d.heldBy !== undefined ? { heldBy: d.heldBy } : {}),
     ...(d.action === 'bounce' ? { bounce: d.bounce } : {}),
-    guard,
   }));
-  const bounced: BouncedRecipient[] = decisions.flatMap((d) =>
-    d.action === 'bounce' ? [{ recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce }] : [],
-  );
 
   let sendBounceRequest: SendBounceCommandInput | null = null;
   let requestError: string | undefined;
-  if (bounced.length > 0 && guard.allowed) {
-    const domain = domainOf(bounced[0].recipient);
+  const job = queue.jobs[0]?.job;
+  if (job) {
+    const defaults = bounceDefaults(domainOf(job.recipients[0]?.recipient ?? `x@${domain}`));
     try {
-      sendBounceRequest = buildBounceRequest(
-        { messageId: facts.messageId, receivedAt: facts.receivedAt, sender: facts.sender, recipients: bounced },
-        {
-          bounceSender: input.bounceSender ?? `mailer-daemon@${domain}`,
-          reportingMta: input.reportingMta ?? `mx.${domain}`,
-          ...(input.bounceSenderArn ? { bounceSenderArn: input.bounceSenderArn } : {}),
-        },
-      );
+      sendBounceRequest = buildBounceRequest(job, {
+        bounceSender: input.bounceSender ?? defaults.bounceSender,
+        reportingMta: input.reportingMta ?? defaults.reportingMta,
+        ...(input.bounceSenderArn ? { bounceSenderArn: input.bounceSenderArn } : {}),
+      });
     } catch (error) {
       if (!(error instanceof InvalidBounceRequestError)) throw error;
       requestError = error.message;
     }
   }
 
+  const facts = record.ses;
   return {
-    messageId: facts.messageId,
-    receivedAt: facts.receivedAt,
-    sender: facts.sender,
-    verdicts: facts.verdicts,
-    ...(facts.dmarcPolicy ? { dmarcPolicy: facts.dmarcPolicy } : {}),
-    sizeBytes: built.stored.length,
-    attachments: facts.attachments ?? null,
+    messageId: built.messageId,
+    receivedAt: facts.mail.timestamp,
+    sender: input.sender,
+    verdicts: built.verdicts,
+    ...(facts.receipt.dmarcPolicy ? { dmarcPolicy: facts.receipt.dmarcPolicy } : {}),
+    sizeBytes: stored.length,
+    attachments: mail.attachments ?? null,
+    ...(mail.refused !== undefined ? { bodyUnparsed: mail.refused } : {}),
     headersTruncated: built.event.Records[0].ses.mail.headersTruncated,
     policy: input.policy,
     budgetConsulted: false,
-    guard,
+    outcome: result.outcome.kind,
+    disposition: result.disposition,
+    guard: audit?.guard ?? null,
     recipients,
     sendBounceRequest,
     ...(requestError ? { requestError } : {}),

@@ -17,8 +17,11 @@ import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
-import { findHeaderEnd } from '../lambda/adapters/s3/header-block';
-import { buildSesEvent, splitHeaderBlock, type VerdictOverrides } from './ses-event/build-event';
+import { splitHeaderBlock } from '../lambda/mail/header-block';
+import type { RecipientDecision } from '../lambda/domain/model';
+import type { AuditRecord } from '../lambda/ports';
+import type { VerdictOverrides } from './ses-event/build-event';
+import { bounceDefaults, buildReceivedEvent, wholeLinesOfHead } from './ses-event/received-mail';
 import { createS3ActionClient, startLocalS3Server, storeFileLikeS3Action, type LocalS3Server } from './s3/local-s3';
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
@@ -60,6 +63,8 @@ export interface LocalModeOptions {
   readonly env?: ConfigEnv;
   /** Where the one-line reports go. */
   readonly print: (line: string) => void;
+  /** Called with each message's decisions once its receive run succeeds (the audit item, when one was written). */
+  readonly onDecided?: (report: { readonly messageId: string; readonly decisions: readonly RecipientDecision[]; readonly audit?: AuditRecord }) => void;
 }
 
 export interface LocalMode {
@@ -72,6 +77,12 @@ export interface LocalMode {
   /** Rules written to an empty table at start (0 when it had rules). */
   readonly seeded: number;
   readonly config: Config;
+  /**
+   * Takes a message as the SMTP receiver hands it over (the file is read,
+   * not deleted): builds its event, stores it and starts its receive run.
+   * Throws ValidationError for a malformed simulate header, as SMTP then refuses it.
+   */
+  receive(mail: ReceivedMail): Promise<{ messageId: string }>;
   /** Stops everything started, in reverse order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -154,8 +165,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     const domain = firstDomain(options.domains);
     const config = loadConfig({
       ...options.env,
-      BOUNCE_SENDER: options.env?.BOUNCE_SENDER ?? `mailer-daemon@${domain}`,
-      REPORTING_MTA: options.env?.REPORTING_MTA ?? `inbound-smtp.${domain}`,
+      BOUNCE_SENDER: options.env?.BOUNCE_SENDER ?? bounceDefaults(domain).bounceSender,
+      REPORTING_MTA: options.env?.REPORTING_MTA ?? bounceDefaults(domain).reportingMta,
       LOG_ADDRESSES: options.env?.LOG_ADDRESSES ?? 'true',
       RULES_TABLE: LOCAL_TABLE_NAMES.rules,
       STATE_TABLE: LOCAL_TABLE_NAMES.state,
@@ -168,7 +179,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       SES_ENDPOINT: standIn.endpoint,
     });
     const clients: Clients = createClients(config);
-    // The S3 action streams spooled mail; its client keeps the body plain for s3rver.
+    // The S3 action's own client, without the SDK's default request checksum: a streamed body
+    // would then go aws-chunked, and s3rver stores the chunk framing and checksum trailer as
+    // part of the object (rules would read a corrupted message).
     const s3Action = createS3ActionClient(s3.endpoint);
     stops.push(async () => {
       for (const c of Object.values(clients)) c.destroy();
@@ -210,6 +223,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
           const { decisions } = await withTimeout(invokeReceive(event, messageId), receiveTimeoutMs);
           const audit = await ledger.get(messageId);
           for (const line of receiveLines({ messageId, sender, decisions, audit })) options.print(line);
+          options.onDecided?.({ messageId, decisions, ...(audit ? { audit } : {}) });
           return;
         } catch (error) {
           const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -223,15 +237,9 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     // Lambda caps concurrency too; here the cap keeps a burst of big mail from parsing all at once.
     const receiveSlots = createLimiter(options.receiveConcurrency ?? 1);
     const onMessage = async (mail: ReceivedMail) => {
-      // The event is built from the message's first bytes (the mail stays on disk); a header block
-      // longer than them is cut at its last whole line, as no rule may see half a header.
-      const cut = mail.head.length < mail.size && findHeaderEnd(mail.head) < 0;
-      const head = cut ? mail.head.subarray(0, mail.head.lastIndexOf(0x0a) + 1) : mail.head;
-      const built = buildSesEvent(head, mail.envelope, {
-        receivedAt: mail.receivedAt,
+      const built = buildReceivedEvent(mail, {
+        domain,
         verdicts: options.verdicts,
-        client: mail.client,
-        receivingHost: `inbound-smtp.${domain}`,
         processingTimeMillis: Date.now() - mail.receivedAt.getTime(),
       });
       // The S3 action runs first; the Lambda action reads what it stored.
@@ -241,7 +249,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
         size: mail.size,
       });
       // The stand-in keeps at most 64 KiB of the header block, for the DSN; the recipients let it check SendBounce's.
-      const headers = Buffer.concat([built.added, head]);
+      const headers = Buffer.concat([built.added, wholeLinesOfHead(mail)]);
       standIn.registerReceived(built.messageId, {
         receivedAt: mail.receivedAt,
         sender: mail.envelope.mailFrom,
@@ -275,6 +283,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       outboxDir: options.outboxDir,
       seeded,
       config,
+      receive: onMessage,
       stop,
     };
   } catch (error) {

@@ -4,14 +4,9 @@ import { printable } from '../../lambda/commons/printable';
 import { envelopeSender } from '../../lambda/domain/event/ses-event';
 import type { SenderAuthPolicy } from '../../lambda/domain/model';
 import { compileRules, type RuleCompilation } from '../../lambda/domain/rules';
-import {
-  bareAddress,
-  parseHeaderBlock,
-  parseVerdictSpec,
-  splitAddressList,
-  splitHeaderBlock,
-  type VerdictOverrides,
-} from '../../local/ses-event/build-event';
+import { addressesIn } from '../../lambda/mail/address-list';
+import { parseHeaderBlock, splitHeaderBlock } from '../../lambda/mail/header-block';
+import { parseVerdictSpec, type VerdictOverrides } from '../../local/ses-event/build-event';
 import type { Command, CommandContext } from '../command';
 import { dryRun, type DryRunResult } from '../dry-run';
 import { CommandError } from '../errors';
@@ -30,7 +25,7 @@ export function senderFromMessage(raw: Buffer): string | undefined {
   const returnPath = headers.find((h) => h.name.toLowerCase() === 'return-path')?.value;
   if (returnPath !== undefined) return envelopeSender(returnPath);
   const from = headers.find((h) => h.name.toLowerCase() === 'from')?.value;
-  return from === undefined ? undefined : splitAddressList(from).map(bareAddress).find(Boolean);
+  return from === undefined ? undefined : addressesIn(from)[0];
 }
 
 async function loadRules(ctx: CommandContext): Promise<{ compilation: RuleCompilation; source: string }> {
@@ -44,7 +39,7 @@ async function loadRules(ctx: CommandContext): Promise<{ compilation: RuleCompil
 }
 
 function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilation: RuleCompilation): void {
-  const guard = r.guard.allowed ? 'allowed' : `refused: ${r.guard.reasons.join(', ')}`;
+  const guard = r.guard === null ? 'not run (no recipient is bounced)' : r.guard.allowed ? 'allowed' : `refused: ${r.guard.reasons.join(', ')}`;
   const verdicts = Object.entries(r.verdicts)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
@@ -57,12 +52,12 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
     ['Attachments', r.attachments === null ? 'not read (no rule looks at them)' : r.attachments.length === 0 ? 'none' : r.attachments.map((a) => `${a.filename ?? '(unnamed)'} ${a.contentType} ${a.sizeBytes} B`).join(', ')],
     ['Verdicts', `${verdicts}${r.dmarcPolicy ? ` (dmarcPolicy ${r.dmarcPolicy})` : ''}`],
     ['Rules', `${rulesSource}: ${compilation.rules.size} enabled, ${compilation.disabled} disabled, ${compilation.invalid.length} invalid (skipped)`],
-    ['Guard', `${guard} (policy ${r.policy.senderAuth}; the per-sender budget is not consulted in a dry run)`],
+    ['Guard', `${guard} (policy ${r.policy.senderAuth}; the state table's per-sender budget is not consulted in a dry run)`],
   ];
   for (const line of renderFields(fields)) println(out, line);
   println(out);
   const rows = r.recipients.map((p) => {
-    const outcome = p.decision === 'bounce' ? (p.guard.allowed ? 'bounce' : 'no bounce (guard)') : 'deliver';
+    const outcome = p.decision !== 'bounce' ? 'deliver' : r.outcome === 'queued' ? 'bounce' : 'no bounce (guard)';
     const bounce = p.bounce ? `${p.bounce.bounceType} ${p.bounce.status} ${p.bounce.action}` : '-';
     const rule = p.ruleId ?? (p.heldBy === undefined ? '(no rule matched)' : `(bounce held by invalid rule ${p.heldBy})`);
     return [p.recipient, p.decision, rule, bounce, outcome];
@@ -77,7 +72,7 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
   } else if (!r.recipients.some((p) => p.decision === 'bounce')) {
     println(out, 'No SendBounce request: no recipient is bounced.');
   } else {
-    println(out, `No SendBounce request: the guard refuses to bounce (${r.guard.reasons.join(', ')}).`);
+    println(out, `No SendBounce request: the guard refuses to bounce (${r.guard?.reasons.join(', ')}).`);
   }
 }
 
@@ -88,11 +83,12 @@ export const testCommand: Command = {
     summary: 'dry-run a message (.eml) through the rules, the guard and the bounce builder',
     help: `Usage: ses-bouncer test --eml FILE --recipient ADDR [--recipient ADDR ...] [options]
 
-Runs one message through the receive path without side effects (no writes, no
-SendBounce): builds the SES event as SES would, evaluates the rules, runs the
-sender guard and builds the exact SendBounce request the send function would
-make. Size and attachments come from the .eml itself. The per-sender budget is
-not consulted (it lives in the state table).
+Runs one message through the receive function's own code with in-memory
+stand-ins for its tables, bucket and queue (no writes, no SendBounce): builds
+the SES event as local mode does, decides every recipient, runs the sender
+guard and builds the exact SendBounce request the send function would make.
+Size and attachments come from the .eml itself. The state table's per-sender
+budget is not consulted.
 
 Options:
   --eml FILE              the raw message (RFC 5322)
@@ -103,9 +99,9 @@ Options:
                           (default: all PASS; an X-Ses-Bouncer-Simulate header in the .eml also applies)
   --rules FILE|DIR        rules from a JSON file (or every *.json of a directory) instead of the table
   --policy POLICY         sender authentication: spf-pass (default), spf-or-dmarc-pass, none
-  --bounce-sender ADDR    BounceSender (default: mailer-daemon@<domain of the first bounced recipient>)
+  --bounce-sender ADDR    BounceSender (default, as in local mode: mailer-daemon@<domain of the first bounced recipient>)
   --bounce-sender-arn ARN BounceSenderArn (default: none)
-  --reporting-mta HOST    Reporting-MTA host (default: mx.<domain of the first bounced recipient>)
+  --reporting-mta HOST    Reporting-MTA host (default, as in local mode: inbound-smtp.<domain of the first bounced recipient>)
   --message-id ID         SES message id to use (default: a fresh one)
   --json                  print one JSON document instead of text
 

@@ -8,6 +8,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ValidationError } from '../../lambda/commons/errors';
+import { addressesIn, formatMailbox, parseAddressList } from '../../lambda/mail/address-list';
+import { formatRfc5322Date } from '../../lambda/mail/date';
+import { decodeEncodedWords } from '../../lambda/mail/encoded-words';
+import { parseHeaderFields, splitHeaderBlock } from '../../lambda/mail/header-block';
 import {
   VERDICT_NAMES,
   VERDICT_STATUSES,
@@ -176,132 +180,6 @@ export function parseVerdictSpec(spec: string): VerdictOverrides {
   return { verdicts, dmarcPolicy };
 }
 
-/** Splits a raw message into its header block (without the blank line) and the rest. */
-export function splitHeaderBlock(raw: Buffer): { headerBlock: string; bodyOffset: number } {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  let end: number;
-  let sep: number;
-  if (crlf >= 0 && (lf < 0 || crlf <= lf)) {
-    end = crlf;
-    sep = 4;
-  } else if (lf >= 0) {
-    end = lf;
-    sep = 2;
-  } else {
-    // Headers only, no body.
-    end = raw.length;
-    sep = 0;
-  }
-  // Header bytes are ASCII (RFC 5322) or UTF-8 (RFC 6532); sizes are counted in bytes later.
-  return { headerBlock: raw.subarray(0, end).toString('utf8'), bodyOffset: Math.min(end + sep, raw.length) };
-}
-
-/** A header field with its raw (folded) text, for size accounting. */
-interface RawField {
-  readonly header: MailHeader;
-  readonly rawBytes: number;
-}
-
-/** Parses a header block into fields in order; folded lines are unfolded (CRLF removed, whitespace kept). */
-export function parseHeaderBlock(headerBlock: string): MailHeader[] {
-  return parseRawFields(headerBlock).map((f) => f.header);
-}
-
-function parseRawFields(headerBlock: string): RawField[] {
-  const fields: RawField[] = [];
-  let current: string[] | undefined;
-  const flush = () => {
-    if (!current) return;
-    const text = current.join('\r\n');
-    const colon = text.indexOf(':');
-    if (colon > 0) {
-      const name = text.slice(0, colon).trim();
-      const value = text
-        .slice(colon + 1)
-        .replace(/\r\n(?=[ \t])/g, '')
-        .trim();
-      fields.push({ header: { name, value }, rawBytes: Buffer.byteLength(text) + 2 });
-    }
-    current = undefined;
-  };
-  for (const line of headerBlock.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && current) current.push(line);
-    else {
-      flush();
-      current = [line];
-    }
-  }
-  flush();
-  return fields;
-}
-
-/**
- * Splits an address-list header value (`"Doe, John" <a@x>, b@y`) at the
- * commas that separate entries, not those inside quotes, comments or angle
- * brackets.
- */
-export function splitAddressList(value: string): string[] {
-  const out: string[] = [];
-  let depthParen = 0;
-  let inQuote = false;
-  let inAngle = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
-    if (ch === '\\') {
-      i++;
-      continue;
-    }
-    if (inQuote) {
-      if (ch === '"') inQuote = false;
-      continue;
-    }
-    if (ch === '"') inQuote = true;
-    else if (ch === '(') depthParen++;
-    else if (ch === ')' && depthParen > 0) depthParen--;
-    else if (ch === '<' && depthParen === 0) inAngle = true;
-    else if (ch === '>' && depthParen === 0) inAngle = false;
-    else if (ch === ',' && depthParen === 0 && !inAngle) {
-      out.push(value.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  out.push(value.slice(start).trim());
-  return out.filter(Boolean);
-}
-
-/** The bare address of one address-list entry, or undefined when it has none. */
-export function bareAddress(entry: string): string | undefined {
-  const angle = /<([^<>]*)>/.exec(entry);
-  const candidate = (angle ? angle[1] : entry.replace(/\([^)]*\)/g, '')).trim();
-  return /^[^\s@]+@[^\s@]+$/.test(candidate) ? candidate : undefined;
-}
-
-/** Decodes RFC 2047 encoded words (`=?utf-8?B?...?=`), as SES does in commonHeaders. */
-export function decodeEncodedWords(value: string): string {
-  // Whitespace between two adjacent encoded words is not part of the text.
-  const joined = value.replace(/(\?=)\s+(?==\?)/g, '$1');
-  return joined.replace(/=\?([^?*]+)(?:\*[^?]*)?\?([bBqQ])\?([^?]*)\?=/g, (whole, charset: string, enc: string, text: string) => {
-    try {
-      const bytes =
-        enc.toUpperCase() === 'B'
-          ? Buffer.from(text, 'base64')
-          : Buffer.from(
-              text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-              'latin1',
-            );
-      return new TextDecoder(charset.toLowerCase()).decode(bytes);
-    } catch {
-      return whole;
-    }
-  });
-}
-
-function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
 function resolveVerdicts(
   defaults: VerdictOverrides | undefined,
   simulate: VerdictOverrides | undefined,
@@ -328,7 +206,7 @@ function sesHeaderLines(
   const forWhom = envelope.rcptTo.length === 1 ? ` for ${envelope.rcptTo[0]}` : '';
   const lines = [
     `Return-Path: <${envelope.mailFrom}>`,
-    `Received: from ${helo} (${helo} [${ip}]) by ${host} with SMTP id ${messageId.replace(/-/g, '').slice(0, 40)}${forWhom}; ${rfc5322Date(options.receivedAt)}`,
+    `Received: from ${helo} (${helo} [${ip}]) by ${host} with SMTP id ${messageId.replace(/-/g, '').slice(0, 40)}${forWhom}; ${formatRfc5322Date(options.receivedAt)}`,
   ];
   // SES adds these only when scanning is on (DISABLED means it is off).
   if (verdicts.spam !== 'DISABLED') lines.push(`X-SES-Spam-Verdict: ${verdicts.spam}`);
@@ -345,7 +223,10 @@ function sesHeaderLines(
 function commonHeadersOf(headers: readonly MailHeader[], returnPath: string): SesCommonHeaders {
   const first = (name: string) => headers.find((h) => h.name.toLowerCase() === name)?.value;
   const list = (name: string) => {
-    const values = headers.filter((h) => h.name.toLowerCase() === name).flatMap((h) => splitAddressList(h.value).map(decodeEncodedWords));
+    const values = headers.filter((h) => h.name.toLowerCase() === name).flatMap((h) =>
+        // SES writes each mailbox back with its display name decoded.
+        parseAddressList(h.value).map((m) => formatMailbox({ name: decodeEncodedWords(m.name), address: m.address })),
+      );
     return values.length > 0 ? values : undefined;
   };
   const common: SesCommonHeaders = { returnPath };
@@ -379,7 +260,7 @@ function commonHeadersOf(headers: readonly MailHeader[], returnPath: string): Se
 export function buildSesEvent(raw: Buffer, envelope: SmtpEnvelope, options: BuildSesEventOptions): BuiltSesEvent {
   const messageId = options.messageId ?? newSesMessageId();
   const { headerBlock } = splitHeaderBlock(raw);
-  const original = parseRawFields(headerBlock);
+  const original = parseHeaderFields(headerBlock);
   const originalHeaders = original.map((f) => f.header);
 
   const simulateValue = originalHeaders.find((h) => h.name.toLowerCase() === SIMULATE_HEADER.toLowerCase())?.value;
@@ -387,11 +268,11 @@ export function buildSesEvent(raw: Buffer, envelope: SmtpEnvelope, options: Buil
   const { verdicts, dmarcPolicy } = resolveVerdicts(options.verdicts, simulate);
 
   const fromValue = originalHeaders.find((h) => h.name.toLowerCase() === 'from')?.value;
-  const fromAddress = fromValue ? splitAddressList(fromValue).map(bareAddress).find(Boolean) : undefined;
+  const fromAddress = fromValue === undefined ? undefined : addressesIn(fromValue)[0];
   const fromDomain = fromAddress?.slice(fromAddress.lastIndexOf('@') + 1);
 
   const added = sesHeaderLines(envelope, verdicts, fromDomain, options, messageId);
-  const addedFields = parseRawFields(added.join('\r\n'));
+  const addedFields = parseHeaderFields(added.join('\r\n'));
   const eol = raw.includes('\r\n') || headerBlock === '' ? '\r\n' : '\n';
   const addedBytes = Buffer.from(added.join(eol) + eol);
   const stored = Buffer.concat([addedBytes, raw]);
@@ -412,9 +293,7 @@ export function buildSesEvent(raw: Buffer, envelope: SmtpEnvelope, options: Buil
   const allHeaders = all.map((f) => f.header);
   const destination = allHeaders
     .filter((h) => ['to', 'cc'].includes(h.name.toLowerCase()))
-    .flatMap((h) => splitAddressList(h.value))
-    .map(bareAddress)
-    .filter((a): a is string => a !== undefined);
+    .flatMap((h) => addressesIn(h.value));
 
   const timestamp = options.receivedAt.toISOString();
   const receipt: SesReceipt = {

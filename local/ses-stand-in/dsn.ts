@@ -3,6 +3,9 @@
  * SendBounce call: an RFC 3464 `multipart/report; report-type=delivery-status`
  * message. Pure: the same input always gives the same bytes.
  */
+import * as qp from 'nodemailer/lib/qp';
+import { formatRfc5322Date } from '../../lambda/mail/date';
+import { parseHeaderBlock } from '../../lambda/mail/header-block';
 import type { BounceType, BouncedRecipientInfo, DsnAction, ExtensionField, SendBounceRequest } from './send-bounce-request';
 
 const CRLF = '\r\n';
@@ -75,18 +78,6 @@ export function recipientBlock(info: BouncedRecipientInfo): DsnRecipientBlock {
   return { finalRecipient: info.recipient, ...derived, extensionFields: [] };
 }
 
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 date-time in UTC, e.g. `Tue, 02 Jan 2024 03:04:05 +0000`. */
-export function formatRfc5322Date(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return (
-    `${DAYS[date.getUTCDay()]}, ${pad(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
-  );
-}
-
 /** An ISO 8601 wire date as RFC 5322 (DSN date fields use RFC 822 dates); left as is if unparseable. */
 function dsnDate(iso: string): string {
   const ms = Date.parse(iso);
@@ -94,31 +85,12 @@ function dsnDate(iso: string): string {
 }
 
 /**
- * Quoted-printable (RFC 2045 §6.7) of UTF-8 text. Line breaks in the text
- * become hard CRLF breaks; long lines get soft breaks at 76 characters.
+ * Quoted-printable (RFC 2045 §6.7) of UTF-8 text, by nodemailer's encoder.
+ * Line breaks in the text become hard CRLF breaks; long lines get soft breaks
+ * at 76 characters.
  */
 export function encodeQuotedPrintable(text: string): string {
-  return text
-    .split(/\r\n|\r|\n/)
-    .map((line) => {
-      const bytes = Buffer.from(line, 'utf8');
-      const out: string[] = [];
-      let current = '';
-      bytes.forEach((byte, i) => {
-        const last = i === bytes.length - 1;
-        const literal = (byte >= 33 && byte <= 126 && byte !== 61) || ((byte === 32 || byte === 9) && !last);
-        const token = literal ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-        // 75 leaves room for the '=' of a soft break.
-        if (current.length + token.length > 75) {
-          out.push(`${current}=`);
-          current = '';
-        }
-        current += token;
-      });
-      out.push(current);
-      return out.join(CRLF);
-    })
-    .join(CRLF);
+  return qp.wrap(qp.encode(text.replace(/\r\n|\r|\n/g, CRLF)), 76);
 }
 
 /** Folds a header-style field at spaces so no line passes 78 characters where avoidable. */
@@ -175,11 +147,11 @@ function subject(blocks: readonly DsnRecipientBlock[]): string {
   return 'Delivery Status Notification';
 }
 
-/** The original's Message-ID, from its raw header block, for In-Reply-To. */
+/** The original's Message-ID, from its raw header block (read by the one header-block parser), for In-Reply-To. */
 function originalMessageIdHeader(headers: string | undefined): string | undefined {
   if (!headers) return undefined;
-  const unfolded = headers.replace(/\r?\n[ \t]+/g, ' ');
-  return /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(unfolded)?.[1];
+  const value = parseHeaderBlock(headers).find((h) => h.name.toLowerCase() === 'message-id')?.value;
+  return value === undefined ? undefined : /^(<[^>\r\n]+>)/.exec(value)?.[1];
 }
 
 /** The header block with CRLF line ends, ending in exactly one CRLF, cut at the first blank line. */

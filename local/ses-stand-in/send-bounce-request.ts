@@ -9,6 +9,7 @@
  * - `InvalidParameterValue`: the request fits the model but a value is
  *   malformed (an address, a DSN status, a date). The first one found is reported.
  */
+import { parseAddressList } from '../../lambda/mail/address-list';
 
 export const BOUNCE_TYPES = [
   'DoesNotExist',
@@ -74,7 +75,6 @@ export type SendBounceDecodeResult =
 export const MAX_EXTENSION_VALUE_LENGTH = 2048;
 
 const ADDRESS = /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
-const NAME_ADDR = /^[^<>]*<([^<>]+)>$/;
 const DSN_STATUS = /^[245]\.\d{1,3}\.\d{1,3}$/;
 const MTA_NAME = /^([A-Za-z][A-Za-z0-9-]*);[ \t]*(\S+)$/;
 const DNS_NAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])$/;
@@ -86,12 +86,20 @@ export function isAddress(value: string): boolean {
   return ADDRESS.test(value);
 }
 
-/** The address inside `addr` or `Display Name <addr>`, or undefined when neither. */
+/**
+ * The address of a BounceSender written as `addr` or `Display Name <addr>`
+ * (parsed by the project's one address-list parser), or undefined when the
+ * value is not exactly one valid mailbox.
+ */
 export function extractAddress(value: string): string | undefined {
-  const trimmed = value.trim();
-  if (ADDRESS.test(trimmed)) return trimmed;
-  const inner = NAME_ADDR.exec(trimmed)?.[1]?.trim();
-  return inner && ADDRESS.test(inner) ? inner : undefined;
+  // A group or a list is not one sender; the parser would take them apart.
+  if (/[,;:]/.test(value.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return undefined;
+  const mailboxes = parseAddressList(value);
+  if (mailboxes.length !== 1) return undefined;
+  const { address } = mailboxes[0];
+  // `name <addr>` must be written with the brackets: a bare value is only the address.
+  if (!value.includes('<') && address !== value.trim()) return undefined;
+  return ADDRESS.test(address) ? address : undefined;
 }
 
 /** True for an ISO 8601 date-time that names a real instant. */

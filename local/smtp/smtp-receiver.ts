@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { ValidationError } from '../../lambda/commons/errors';
 import type { SmtpEnvelope } from '../ses-event/build-event';
+import { HEAD_BYTES } from '../ses-event/received-mail';
 
 /** SES's largest inbound message through the S3 action (PLATFORM.md). */
 export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
@@ -26,12 +27,8 @@ export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
 /** Default SMTP port of local mode. */
 export const DEFAULT_SMTP_PORT = 2525;
 
-/**
- * Bytes of the start of each message kept in memory ({@link ReceivedMail.head}):
- * the header block unless it is larger, as the receive function's mail store
- * reads at most 1 MiB looking for its end.
- */
-export const HEAD_BYTES = 1024 * 1024;
+/** Bytes of the start of each message kept in memory ({@link ReceivedMail.head}); the dry run reads as many. */
+export { HEAD_BYTES };
 
 /** One message accepted over SMTP. */
 export interface ReceivedMail {

@@ -3,7 +3,7 @@ import { MailNotFoundError } from '../../commons/errors';
 import type { AttachmentFacts } from '../../domain/model';
 import type { HeaderBlock, MailStore } from '../../ports';
 import { scanAttachments } from '../s3/attachment-scan';
-import { headerBlockFromPrefix } from '../s3/header-block';
+import { headerBlockFromPrefix } from '../../mail/header-block';
 
 /** One call made to the store, for tests that assert what was (not) read. */
 export interface MailStoreCall {

@@ -4,7 +4,7 @@ import { MailNotFoundError, MailStoreError, MalformedMailError } from '../../com
 import type { AttachmentFacts } from '../../domain/model';
 import type { HeaderBlock, MailStore } from '../../ports';
 import { scanAttachments } from './attachment-scan';
-import { findHeaderEnd, headerBlockFromPrefix } from './header-block';
+import { findHeaderEnd, headerBlockFromPrefix } from '../../mail/header-block';
 
 export interface S3MailStoreOptions {
   readonly client: S3Client;

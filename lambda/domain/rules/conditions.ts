@@ -4,6 +4,8 @@
  * header missing from a truncated block) is `UNKNOWN`, never a match. The
  * caller decides what an unknown rule means (see compile.ts).
  */
+import { addressesIn } from '../../mail/address-list';
+import { decodeEncodedWords } from '../../mail/encoded-words';
 import type { MessageFacts } from '../model';
 import { parseAddress, matchesAddress, type AddressPattern, type Glob, type ParsedAddress } from './pattern';
 import type { Rule } from './rule-schema';
@@ -12,43 +14,6 @@ export const FALSE = 0;
 export const TRUE = 1;
 export const UNKNOWN = 2;
 export type Truth = typeof FALSE | typeof TRUE | typeof UNKNOWN;
-
-/** `=?charset?B|Q?text?=` (RFC 2047); a fixed expression, never built from rule text. */
-const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
-
-function decodeWord(charset: string, encoding: string, text: string): string | undefined {
-  try {
-    const bytes =
-      encoding.toUpperCase() === 'B'
-        ? Buffer.from(text, 'base64')
-        : Buffer.from(
-            text.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-            'latin1',
-          );
-    return new TextDecoder(charset.replace(/\*.*$/, '')).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Decodes RFC 2047 encoded words so subject/header patterns see the text a reader sees. */
-export function decodeEncodedWords(value: string): string {
-  if (!value.includes('=?')) return value;
-  // Whitespace between adjacent encoded words is not part of the text.
-  const joined = value.replace(/(\?=)\s+(=\?)/g, '$1$2');
-  return joined.replace(ENCODED_WORD, (whole, charset: string, enc: string, text: string) => decodeWord(charset, enc, text) ?? whole);
-}
-
-/** Addresses in a From-like header value: those in angle brackets, else bare ones. */
-export function addressesIn(value: string): string[] {
-  const bracketed = [...value.matchAll(/<([^<>]*)>/g)].map((m) => m[1].trim()).filter((a) => a.includes('@'));
-  if (bracketed.length > 0) return bracketed;
-  return value
-    .replace(/\([^()]*\)/g, ' ')
-    .split(/[,;\s]+/)
-    .map((a) => a.trim())
-    .filter((a) => a.includes('@'));
-}
 
 /** Lazily prepared, lower-cased views of one message's facts, shared by all rules and recipients. */
 export class MessageView {

@@ -91,15 +91,16 @@ describe('cli/commands/test', () => {
             diagnosticCode: 'smtp; 550 5.1.1 this mailbox no longer exists',
             explanation: 'This person no longer works here. Please contact info@example.com instead.',
           },
-          guard: { allowed: true, reasons: [] },
         },
       ]);
+      expect(out.outcome).toBe('queued');
+      expect(out.guard).toEqual({ allowed: true, reasons: [] });
       const { ArrivalDate, ...dsn } = out.sendBounceRequest.MessageDsn;
       expect(out.sendBounceRequest).toEqual({
         OriginalMessageId: MESSAGE_ID,
         BounceSender: 'mailer-daemon@example.com',
         Explanation: 'This person no longer works here. Please contact info@example.com instead.',
-        MessageDsn: { ReportingMta: 'dns; mx.example.com', ArrivalDate },
+        MessageDsn: { ReportingMta: 'dns; inbound-smtp.example.com', ArrivalDate },
         BouncedRecipientInfoList: [
           {
             Recipient: 'former@example.com',
@@ -112,7 +113,7 @@ describe('cli/commands/test', () => {
           },
         ],
       });
-      expect(dsn).toEqual({ ReportingMta: 'dns; mx.example.com' });
+      expect(dsn).toEqual({ ReportingMta: 'dns; inbound-smtp.example.com' });
       expect(Date.parse(ArrivalDate)).toBeGreaterThanOrEqual(before - 1000);
       expect(ArrivalDate).toBe(out.receivedAt);
     });
@@ -134,20 +135,21 @@ describe('cli/commands/test', () => {
     it('shows an allow decision and the default with no SendBounce request', async () => {
       const out = await json([...flags, '--recipient', 'postmaster@example.com', '--recipient', 'info@example.com']);
       expect(out.recipients).toEqual([
-        { recipient: 'postmaster@example.com', decision: 'allow', ruleId: 'postmaster-always', guard: { allowed: true, reasons: [] } },
-        { recipient: 'info@example.com', decision: 'default', ruleId: null, guard: { allowed: true, reasons: [] } },
+        { recipient: 'postmaster@example.com', decision: 'allow', ruleId: 'postmaster-always' },
+        { recipient: 'info@example.com', decision: 'default', ruleId: null },
       ]);
+      // As in the receive function: the guard runs only when a recipient is bounced.
+      expect(out.outcome).toBe('no-bounce');
+      expect(out.guard).toBeNull();
       expect(out.sendBounceRequest).toBeNull();
     });
 
     it('shows the guard skip and no request when SPF fails under the default policy', async () => {
       const out = await json([...flags, '--recipient', 'former@example.com', '--verdicts', 'spf=FAIL']);
       expect(out.verdicts.spf).toBe('FAIL');
-      expect(out.recipients[0]).toMatchObject({
-        decision: 'bounce',
-        ruleId: 'former-employee',
-        guard: { allowed: false, reasons: ['sender-not-authenticated'] },
-      });
+      expect(out.recipients[0]).toMatchObject({ decision: 'bounce', ruleId: 'former-employee' });
+      expect(out.outcome).toBe('skipped');
+      expect(out.guard).toEqual({ allowed: false, reasons: ['sender-not-authenticated'] });
       expect(out.sendBounceRequest).toBeNull();
     });
 
@@ -197,11 +199,11 @@ describe('cli/commands/test', () => {
       const r = await runCli(['test', '--eml', files['plain.eml'], '--rules', files['rules.json'], '--recipient', 'former@example.com', '--recipient', 'info@example.com']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Dry run: nothing was written and nothing was sent.');
-      expect(r.stdout).toContain('the per-sender budget is not consulted in a dry run');
+      expect(r.stdout).toContain("the state table's per-sender budget is not consulted in a dry run");
       expect(r.stdout).toMatch(/former@example\.com\s+bounce\s+former-employee\s+DoesNotExist 5\.1\.1 failed\s+bounce/);
       expect(r.stdout).toMatch(/info@example\.com\s+default\s+\(no rule matched\)\s+-\s+deliver/);
       expect(r.stdout).toContain('SendBounce request that would be sent:');
-      expect(r.stdout).toContain('"ReportingMta": "dns; mx.example.com"');
+      expect(r.stdout).toContain('"ReportingMta": "dns; inbound-smtp.example.com"');
     });
 
     it('says why no request is made when the guard refuses', async () => {

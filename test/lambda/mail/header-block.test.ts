@@ -1,4 +1,5 @@
-import { findHeaderEnd, headersFromPrefix, parseHeaderBlock } from '../../../../lambda/adapters/s3/header-block';
+import fc from 'fast-check';
+import { findHeaderEnd, headersFromPrefix, parseHeaderBlock, parseHeaderFields, splitHeaderBlock } from '../../../lambda/mail/header-block';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 
@@ -84,6 +85,51 @@ describe('header-block', () => {
 
     it('reads UTF-8 header values as UTF-8', () => {
       expect(headersFromPrefix(bytes('Subject: Grüße\n\n'), false)).toEqual([{ name: 'Subject', value: 'Grüße' }]);
+    });
+  });
+
+  describe('parseHeaderBlock, property', () => {
+    it('unfolds any folding of any value', () => {
+      const token = fc.stringMatching(/^[A-Za-z0-9]{1,12}$/);
+      fc.assert(
+        fc.property(fc.array(fc.tuple(token, fc.array(token, { minLength: 1, maxLength: 5 })), { minLength: 1, maxLength: 8 }), (fields) => {
+          const block = fields.map(([name, words]) => `X-${name}: ${words.join('\r\n ')}`).join('\r\n');
+          expect(parseHeaderBlock(block)).toEqual(fields.map(([name, words]) => ({ name: `X-${name}`, value: words.join(' ') })));
+        }),
+      );
+    });
+
+    it('drops a line whose name has a space, as every reader of headers does (issue 14)', () => {
+      expect(parseHeaderBlock('X Bad Name: evil\r\nSubject: hi\r\n')).toEqual([{ name: 'Subject', value: 'hi' }]);
+    });
+  });
+
+  describe('parseHeaderFields', () => {
+    it('counts the bytes of every folded line with its CRLF', () => {
+      const fields = parseHeaderFields('Subject: Grüße\r\n  again\r\nA: 1\r\n');
+      expect(fields.map((f) => f.rawBytes)).toEqual([Buffer.byteLength('Subject: Grüße\r\n  again\r\n'), 'A: 1\r\n'.length]);
+    });
+  });
+
+  describe('splitHeaderBlock', () => {
+    it('finds the body after a CRLF blank line', () => {
+      const raw = Buffer.from('A: 1\r\nB: 2\r\n\r\nbody');
+      const { headerBlock, bodyOffset } = splitHeaderBlock(raw);
+      expect(parseHeaderBlock(headerBlock)).toEqual([
+        { name: 'A', value: '1' },
+        { name: 'B', value: '2' },
+      ]);
+      expect(raw.subarray(bodyOffset).toString()).toBe('body');
+    });
+
+    it('finds the body after a bare-LF blank line', () => {
+      const raw = Buffer.from('A: 1\n\nbody');
+      expect(raw.subarray(splitHeaderBlock(raw).bodyOffset).toString()).toBe('body');
+    });
+
+    it('takes a message without a blank line as all header block', () => {
+      const raw = Buffer.from('A: 1\r\nB: 2');
+      expect(splitHeaderBlock(raw)).toEqual({ headerBlock: 'A: 1\r\nB: 2', bodyOffset: raw.length });
     });
   });
 });
