@@ -87,7 +87,7 @@ describe('the npm package', () => {
 
   it('holds only what a consumer needs: compiled lib with types, the pre-built functions, package.json and README', () => {
     const paths = pack.files.map((f) => f.path);
-    const allowed = /^(package\.json|README\.md|cli\/bin\.js|dist\/(lib|lambda)\/.+\.(js|d\.ts)|dist\/functions\/[a-z]+\/(index\.js|node_modules\/[a-z-]+\/index\.js))$/;
+    const allowed = /^(package\.json|README\.md|cli\/bin\.js|dist\/(lib|lambda)\/.+\.(js|d\.ts)|dist\/functions\/[a-z]+\/(index\.js|node_modules\/(@[a-z-]+\/)?[a-z-]+\/index\.js))$/;
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
     expect(paths).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/functions/receive/index.js', 'dist/functions/receive/node_modules/mailparser/index.js', 'dist/functions/send/index.js']));
     expect(paths.filter((p) => /(^|\/)test\/|\.ts$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
