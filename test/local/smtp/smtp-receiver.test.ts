@@ -217,14 +217,20 @@ describe('smtp-receiver', () => {
     describe('defect 16 (issue 12): DATA is streamed to disk, never buffered whole', () => {
       const MiB = 1024 * 1024;
 
-      it('refuses a 60 MiB DATA over the 40 MiB limit with 552 while holding less than 8 MiB of it, and leaves nothing spooled', async () => {
+      /** A receiver with the 40 MiB limit and a session that has given its envelope. */
+      async function envelopeOnFreshReceiver(): Promise<Dialogue> {
         await receiver.close();
         receiver = await start(40 * MiB);
         const d = await Dialogue.open(receiver.port);
+        await d.say('EHLO client.example');
+        await d.say('MAIL FROM:<a@sender.example>');
+        await d.say('RCPT TO:<former@example.com>');
+        return d;
+      }
+
+      it('refuses a 60 MiB DATA over the 40 MiB limit with 552 while holding less than 8 MiB of it, and leaves nothing spooled', async () => {
+        const d = await envelopeOnFreshReceiver();
         try {
-          await d.say('EHLO client.example');
-          await d.say('MAIL FROM:<a@sender.example>');
-          await d.say('RCPT TO:<former@example.com>');
           expect(await d.say('DATA')).toMatch(/^354/);
           const before = settledBufferBytes();
           let peak = 0;
@@ -246,13 +252,8 @@ describe('smtp-receiver', () => {
       });
 
       it('hands a 12 MiB message over whole as a spooled file with its first bytes in memory, and removes the file afterwards', async () => {
-        await receiver.close();
-        receiver = await start(40 * MiB);
-        const d = await Dialogue.open(receiver.port);
+        const d = await envelopeOnFreshReceiver();
         try {
-          await d.say('EHLO client.example');
-          await d.say('MAIL FROM:<a@sender.example>');
-          await d.say('RCPT TO:<former@example.com>');
           await d.say('DATA');
           expect(await d.data(12 * MiB)).toMatch(/^250 2\.0\.0 Ok id-1$/);
         } finally {
