@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../../local/dynamodb/dynamodb-local';
+import { fail, reportChecks, runScript, sleep, until } from './script';
 
 const ROOT = resolve(__dirname, '../..');
 const DOMAIN = 'big.example';
@@ -46,17 +47,6 @@ function rssMb(pid: number): number | undefined {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 /** A bare SMTP client that streams DATA with back-pressure. */
 class SmtpSession {
@@ -284,19 +274,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify({ ...result, rssSeries: samples.map((s) => [s.s, s.phase, s.rssMb]) }, null, 1)}\n`);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\nfull result: ${outFile}\n`);
-  if (failures.length) {
-    process.stderr.write(`big-mail-local: FAILED\n  ${failures.join('\n  ')}\n`);
-    process.exitCode = 1;
-  } else {
-    process.stdout.write('big-mail-local: every check passed\n');
-  }
+  reportChecks('big-mail-local', failures);
 }
 
-function fail(message: string): never {
-  throw new Error(message);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`big-mail-local: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runScript('big-mail-local', main);

@@ -30,6 +30,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import nodemailer from 'nodemailer';
 import { freePort } from '../../local/dynamodb/dynamodb-local';
+import { fail, reportChecks, runScript, sleep, until } from './script';
 
 const ROOT = resolve(__dirname, '../..');
 const DOMAIN = 'load.example';
@@ -51,20 +52,6 @@ function rssMb(pid: number): number | undefined {
     return kb === undefined ? undefined : Math.round(Number(kb) / 102.4) / 10;
   } catch {
     return undefined;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
   }
 }
 
@@ -281,19 +268,7 @@ async function main(): Promise<void> {
     }
     rmSync(work, { recursive: true, force: true });
   }
-  if (failures.length) {
-    process.stderr.write(`load: FAILED\n  ${failures.join('\n  ')}\n`);
-    process.exitCode = 1;
-  } else {
-    process.stdout.write('load: every check passed\n');
-  }
+  reportChecks('load', failures);
 }
 
-function fail(message: string): never {
-  throw new Error(message);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`load: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runScript('load', main);
