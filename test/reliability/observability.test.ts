@@ -12,7 +12,7 @@
  */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { SESClient } from '@aws-sdk/client-ses';
+import type { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
@@ -29,6 +29,7 @@ import type { SesStandIn } from '../../local/ses-stand-in/types';
 import { createTable, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 import { startLocalS3, type LocalS3 } from '../support/s3';
 import { captureOutput, type OutputCapture } from './log-capture';
+import { sesClientFor } from '../support/ses';
 
 const CRLF = '\r\n';
 const SENDER = 'alice.sender@sender.example';
@@ -156,7 +157,7 @@ describe('observability', () => {
     bucket = await s3.createBucket(`obs-${Date.now()}`);
     db = localDynamoDbClient();
     standIn = await startSesStandIn();
-    ses = new SESClient({ endpoint: standIn.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    ses = sesClientFor(standIn);
     rulesTable = uniqueTableName('obs-rules');
     stateTable = uniqueTableName('obs-state');
     await createTable(db, rulesTable, RULES_PARTITION_KEY);

@@ -7,7 +7,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
-import { SESClient } from '@aws-sdk/client-ses';
+import type { SESClient } from '@aws-sdk/client-ses';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -29,6 +29,7 @@ import type { SesStandIn } from '../../../local/ses-stand-in/types';
 import { createTable, deleteTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 import { auditFor } from '../../lambda/app/send-fakes';
 import { runCli } from '../support';
+import { sesClientFor } from '../../support/ses';
 
 const DLQ_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ses-bouncer-dlq';
 const JOB_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ses-bouncer-jobs';
@@ -258,7 +259,7 @@ describe('cli dlq (defect 17, issue 12)', () => {
       table = uniqueTableName('dlq-send');
       await createTable(dynamodb, table, STATE_PARTITION_KEY);
       standIn = await startSesStandIn({ minIntervalMs: 0 });
-      ses = new SESClient({ endpoint: standIn.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      ses = sesClientFor(standIn);
     });
     afterAll(async () => {
       ses.destroy();

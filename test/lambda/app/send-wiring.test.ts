@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESClient } from '@aws-sdk/client-ses';
+import type { SESClient } from '@aws-sdk/client-ses';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { MemoryBounceQueue } from '../../../lambda/adapters/memory/bounce-queue';
@@ -13,6 +13,7 @@ import type { SesStandIn } from '../../../local/ses-stand-in/types';
 import { createTable, deleteTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 import { lambdaContext, NO_COLD_START_METRIC, SILENT_LOG_CONTEXT } from '../../support/lambda-context';
 import { auditFor, harness, job, T0 } from './send-fakes';
+import { sesClientFor } from '../../support/ses';
 
 /** The context goes to a logger and a cold-start metric these tests do not look at. */
 const QUIET = { logContext: SILENT_LOG_CONTEXT, coldStart: NO_COLD_START_METRIC };
@@ -95,7 +96,7 @@ describe('send-wiring', () => {
     });
     beforeEach(async () => {
       standIn = await startSesStandIn({ minIntervalMs: 1000 });
-      ses = new SESClient({ endpoint: standIn.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      ses = sesClientFor(standIn);
     });
     afterEach(async () => {
       ses.destroy();
