@@ -25,6 +25,7 @@ export const FUNCTIONS = {
   receive: { entry: 'lambda/handlers/receive.ts', lazy: ['mailparser', TRACER_PACKAGE] },
   send: { entry: 'lambda/handlers/send.ts', lazy: [TRACER_PACKAGE] },
   sweep: { entry: 'lambda/handlers/sweep.ts', lazy: [TRACER_PACKAGE] },
+  compile: { entry: 'lambda/handlers/compile.ts', lazy: [TRACER_PACKAGE] },
 } as const satisfies Record<string, { readonly entry: string; readonly lazy: readonly string[] }>;
 
 /** Name of a shipped function. */

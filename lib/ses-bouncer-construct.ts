@@ -18,8 +18,8 @@ import { PropError } from './validation';
 
 // The parts, and the props, are where a reader looks for them:
 //   lib/props.ts               props, defaults and their validation
-//   lib/parts/storage.ts       mail bucket, rules and state tables, queues
-//   lib/parts/functions.ts     the receive and send functions, roles, grants
+//   lib/parts/storage.ts       mail bucket, rules and state tables, queues, snapshot bucket
+//   lib/parts/functions.ts     the receive, send, sweep and compile functions, roles, grants
 //   lib/parts/receipt-rule.ts  rule set, receipt rule, invoke permission, activation
 //   lib/parts/monitoring.ts    alarm topic, alarms, dashboard
 //   lib/assets.ts              the pre-built function code (npm run build)
@@ -61,6 +61,16 @@ export class SesBouncer extends Construct {
   public readonly sendFunction: lambda.Function;
   /** Scheduled sweep of stuck claims (stale PENDING, dead SENDING). */
   public readonly sweepFunction: lambda.Function;
+  /**
+   * Compiles the rules table into a snapshot when it changes (fed by the
+   * table's stream, and on a schedule) and publishes the snapshot's pointer
+   * in {@link stateTable}; receive reads the pointer instead of scanning.
+   */
+  public readonly compileFunction: lambda.Function;
+  /** The compiled rule snapshots, `rules/<version>.json.gz`; always the bouncer's own bucket. */
+  public readonly rulesSnapshotBucket: s3.Bucket;
+  /** Stream batches the compile function failed on after its retries. */
+  public readonly compileDeadLetterQueue: sqs.Queue;
   /** The created rule set, or the existing one (`existingRuleSet`, `useExistingRuleSet`). */
   public readonly ruleSet: ses.IReceiptRuleSet;
   /** Name of {@link ruleSet}. */
@@ -77,7 +87,7 @@ export class SesBouncer extends Construct {
   public readonly alarmTopic: sns.Topic;
   /** Encrypts the alarm topic; CloudWatch may use it to publish. */
   public readonly alarmTopicKey: kms.Key;
-  /** Function errors, dead letters, old jobs, expired or unknown bounces, invalid rules, unreadable mail. */
+  /** Function errors, dead letters, old jobs, expired or unknown bounces, invalid rules, failed compiles, unreadable mail. */
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** The bouncer's CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
@@ -109,12 +119,15 @@ export class SesBouncer extends Construct {
       stateTable: this.stateTable,
       bounceQueue: this.bounceQueue,
       deadLetterQueue: this.deadLetterQueue,
+      rulesSnapshotBucket: this.rulesSnapshotBucket,
+      compileDeadLetterQueue: this.compileDeadLetterQueue,
     } = storage);
 
     ({
       receiveFunction: this.receiveFunction,
       sendFunction: this.sendFunction,
       sweepFunction: this.sweepFunction,
+      compileFunction: this.compileFunction,
     } = createFunctions(this, settings, storage));
 
     ({

@@ -27,5 +27,12 @@ export const STATE_OPEN_ATTRIBUTE = 'openState';
 /** Sort key of the sparse index (ISO 8601, so string order is time order). */
 export const STATE_OPEN_SORT_KEY = 'updatedAt';
 
-/** Key prefixes of the state table's items; IAM fences each function to its own (`dynamodb:LeadingKeys`). */
-export const STATE_KEY_PREFIX = { message: 'msg#', budget: 'budget#', gate: 'gate#' } as const;
+/**
+ * Key prefixes of the state table's items; IAM fences each function to its own
+ * (`dynamodb:LeadingKeys`). `rules#` holds the compiled rules' pointer (issue 13):
+ * the compile function writes it, receive and the CLI read it.
+ */
+export const STATE_KEY_PREFIX = { message: 'msg#', budget: 'budget#', gate: 'gate#', rules: 'rules#' } as const;
+
+/** Default key prefix of the compiled rule snapshots in their bucket (`RULES_SNAPSHOT_PREFIX`). */
+export const RULES_SNAPSHOT_PREFIX = 'rules/';

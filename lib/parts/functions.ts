@@ -1,6 +1,7 @@
 /**
- * The bouncer's two functions: "receive" (SES invokes it) and "send" (fed by
- * the bounce queue), each with its own role, log group and least-privilege
+ * The bouncer's functions: "receive" (SES invokes it), "send" (fed by the
+ * bounce queue), "sweep" (scheduled) and "compile" (fed by the rules table's
+ * stream, issue 13), each with its own role, log group and least-privilege
  * statements.
  */
 import { Aws, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
@@ -14,7 +15,7 @@ import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/commons/metric-names';
-import { STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
+import { RULES_SNAPSHOT_PREFIX, STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
 import { functionCode } from '../assets';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
@@ -35,12 +36,48 @@ export const SWEEP_TIMEOUT = Duration.seconds(60);
 export const SWEEP_SCHEDULE = Duration.minutes(10);
 /** The event source of the sending function never runs more than this many at once. */
 const SEND_MAX_CONCURRENCY = 2;
+/**
+ * The compile step scans the whole table, validates, encodes and gzips it:
+ * seconds at 100k rules. The timeout leaves room for tables ten times that;
+ * a running compile holds its stream shard, so it is not longer than that.
+ */
+export const COMPILE_TIMEOUT = Duration.minutes(5);
+/**
+ * The compile function's stream event source. One invocation is one compile
+ * whatever the number of records (the compile re-reads the table), so the
+ * mapping gathers as many records as it may: 10,000, the most DynamoDB
+ * Streams allows (KEYS_ONLY records are a few hundred bytes, well under the
+ * 6 MB payload), or what arrived within the window. A 100k-rule import
+ * (`rules import` writes a few thousand items a second) then compiles about
+ * ten times, a slow writer at most four times a minute; one edit waits at
+ * most the window before its compile starts.
+ */
+export const COMPILE_BATCH_SIZE = 10_000;
+export const COMPILE_BATCHING_WINDOW = Duration.seconds(15);
+/**
+ * A failed compile is retried this often, then the batch's description goes
+ * to the compile DLQ (alarmed) and the shard moves on: decisions keep using
+ * the previous snapshot (or the Scan path) until the next compile. Bisecting
+ * would only repeat the same whole-table compile on halves of the batch.
+ */
+export const COMPILE_RETRY_ATTEMPTS = 3;
+/**
+ * The compile step also runs on a schedule, with an empty stream event: the
+ * first snapshot of a table nobody edits after the deploy, a new snapshot
+ * after a compile that failed for good, and the current object never older
+ * than the snapshot bucket's expiry. One Scan of the table per run, for the
+ * whole deployment (not per warm instance).
+ */
+export const RECOMPILE_SCHEDULE = Duration.hours(6);
+/** What {@link createFunctions} creates. */
 /** What {@link createFunctions} creates. */
 export interface Functions {
   readonly receiveFunction: lambda.Function;
   readonly sendFunction: lambda.Function;
   /** Re-enqueues stale PENDING claims, expires old ones, marks dead SENDING items UNKNOWN; runs on a schedule. */
   readonly sweepFunction: lambda.Function;
+  /** Compiles the rules table into a snapshot and publishes its pointer; fed by the table's stream. */
+  readonly compileFunction: lambda.Function;
 }
 
 /** Creates both functions in `scope`, wired to the storage and granted what each needs. */
@@ -59,7 +96,7 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     description: 'ses-bouncer: evaluates bounce rules for mail received by SES and queues bounce jobs',
     timeout: RECEIVE_TIMEOUT,
     memorySize: s.receiveMemorySize,
-    environment,
+    environment: { ...environment, ...snapshotEnvironment(storage) },
     logRetention: s.logRetention,
     logRemovalPolicy: s.logRemovalPolicy,
     // Async invocations (invocationType Event) retry twice, then land in the DLQ
@@ -95,6 +132,36 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     schedule: events.Schedule.rate(SWEEP_SCHEDULE),
     targets: [new targets.LambdaFunction(sweepFunction, { retryAttempts: 0 })],
   });
+  const compileFunction = nodeFunction(scope, 'Compile', {
+    code: functionCode('compile'),
+    tracing,
+    description: 'ses-bouncer: compiles the rules table into a snapshot when it changes and publishes its pointer',
+    timeout: COMPILE_TIMEOUT,
+    memorySize: 1024,
+    environment: { ...environment, ...snapshotEnvironment(storage) },
+    logRetention: s.logRetention,
+    logRemovalPolicy: s.logRemovalPolicy,
+    // No reserved concurrency: one compile per stream shard at a time already
+    // (parallelization factor 1), and the pointer's conditional write lets the
+    // compile whose scan started last win when two overlap.
+  });
+  // A mapping of its own rather than DynamoEventSource, whose grant allows
+  // dynamodb:ListStreams on "*"; grantCompile allows the stream actions on this stream only.
+  compileFunction.addEventSourceMapping('RulesStream', {
+    eventSourceArn: storage.rulesTable.tableStreamArn!,
+    startingPosition: lambda.StartingPosition.LATEST,
+    batchSize: COMPILE_BATCH_SIZE,
+    maxBatchingWindow: COMPILE_BATCHING_WINDOW,
+    retryAttempts: COMPILE_RETRY_ATTEMPTS,
+    bisectBatchOnError: false,
+    onFailure: new eventSources.SqsDlq(storage.compileDeadLetterQueue),
+  });
+  new events.Rule(scope, 'RecompileSchedule', {
+    description: 'ses-bouncer: compile the rules snapshot again even when the table did not change',
+    schedule: events.Schedule.rate(RECOMPILE_SCHEDULE),
+    // An empty DynamoDB stream event: the handler compiles once per event, whatever it holds.
+    targets: [new targets.LambdaFunction(compileFunction, { retryAttempts: 2, event: events.RuleTargetInput.fromObject({ Records: [] }) })],
+  });
   sendFunction.addEventSource(
     new eventSources.SqsEventSource(storage.bounceQueue, {
       batchSize: 1,
@@ -103,19 +170,28 @@ export function createFunctions(scope: Construct, s: ResolvedProps, storage: Sto
     }),
   );
   grantReceive(scope, receiveFunction.role as iam.Role, s, storage);
+  grantCompile(scope, compileFunction.role as iam.Role, storage);
   grantSend(sendFunction.role as iam.Role, s, storage);
   grantSweep(sweepFunction.role as iam.Role, storage);
-  grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, sweepFunction.role as iam.Role, s, storage);
+  grantKeys(receiveFunction.role as iam.Role, sendFunction.role as iam.Role, sweepFunction.role as iam.Role, compileFunction.role as iam.Role, s, storage);
   if (s.tracing) {
-    for (const fn of [receiveFunction, sendFunction, sweepFunction]) {
+    for (const fn of [receiveFunction, sendFunction, sweepFunction, compileFunction]) {
       Validations.of(fn.role!).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords, which CDK grants for active tracing, have no resource-level permissions',
       });
     }
   }
-  return { receiveFunction, sendFunction, sweepFunction };
+  return { receiveFunction, sendFunction, sweepFunction, compileFunction };
 }
+
+/** Where the compiled rules are: receive reads them there, compile writes them there. */
+function snapshotEnvironment(storage: Storage): Record<SnapshotEnvName, string> {
+  return { RULES_SNAPSHOT_BUCKET: storage.rulesSnapshotBucket.bucketName };
+}
+
+/** Settings of the snapshot path (lambda/config); unset, the functions scan the rules table as before. */
+type SnapshotEnvName = 'RULES_SNAPSHOT_BUCKET';
 
 /** Settings the functions read; test/lib checks they are exactly lambda/config's names. */
 type EnvName =
@@ -220,6 +296,18 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       // Message claims and sender budgets only: never the rate gate.
       conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.budget),
     }),
+    // The compiled rules: their pointer, once per cache period, and the snapshot it names.
+    new iam.PolicyStatement({
+      sid: 'ReadRulesPointer',
+      actions: ['dynamodb:GetItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.rules),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadRulesSnapshot',
+      actions: ['s3:GetObject'],
+      resources: [storage.rulesSnapshotBucket.arnForObjects(`${RULES_SNAPSHOT_PREFIX}*`)],
+    }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
       actions: ['s3:GetObject'],
@@ -241,6 +329,50 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       reason: `s3:GetObject is limited to the raw messages under "${s.mailPrefix}"; their keys are SES message ids`,
     });
   }
+  acknowledgeSnapshotObjects(scope, role, storage, 's3:GetObject is limited to the compiled rule snapshots; their keys are compile versions');
+}
+
+/** cdk-nag's name of the snapshot objects' wildcard: one key per compile, unknown in advance. */
+function acknowledgeSnapshotObjects(scope: Construct, role: iam.Role, storage: Storage, reason: string): void {
+  Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalId(scope, storage.rulesSnapshotBucket)}.Arn>/${RULES_SNAPSHOT_PREFIX}*]`,
+    reason,
+  });
+}
+
+/**
+ * The compile step reads the whole rules table (the stream only says that it
+ * changed), writes the snapshot and publishes the pointer; it may touch no
+ * other state item. The mapping's on-failure destination adds the DLQ send.
+ */
+function grantCompile(scope: Construct, role: iam.Role, storage: Storage): void {
+  for (const statement of [
+    // What the event source mapping reads the stream with (it checks them when it is created).
+    new iam.PolicyStatement({
+      sid: 'ReadRulesStream',
+      actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+      resources: [storage.rulesTable.tableStreamArn!],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ScanRules',
+      actions: ['dynamodb:Scan'],
+      resources: [storage.rulesTable.tableArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PublishRulesPointer',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.rules),
+    }),
+    new iam.PolicyStatement({
+      sid: 'WriteRulesSnapshot',
+      actions: ['s3:PutObject'],
+      resources: [storage.rulesSnapshotBucket.arnForObjects(`${RULES_SNAPSHOT_PREFIX}*`)],
+    }),
+  ]) {
+    role.addToPrincipalPolicy(statement);
+  }
+  acknowledgeSnapshotObjects(scope, role, storage, 's3:PutObject is limited to the compiled rule snapshots; each compile writes a new key');
 }
 
 /**
@@ -248,7 +380,7 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
  * `encryptionKey` (bucket, tables, queues), a shared state table's key and
  * the user's bucket's key. Exact actions, no wildcard.
  */
-function grantKeys(receive: iam.Role, send: iam.Role, sweep: iam.Role, s: ResolvedProps, storage: Storage): void {
+function grantKeys(receive: iam.Role, send: iam.Role, sweep: iam.Role, compile: iam.Role, s: ResolvedProps, storage: Storage): void {
   const grant = (role: iam.Role, sid: string, key: kms.IKey | undefined, actions: string[]) => {
     if (key) role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources: [key.keyArn] }));
   };
@@ -257,11 +389,17 @@ function grantKeys(receive: iam.Role, send: iam.Role, sweep: iam.Role, s: Resolv
   grant(receive, 'UseBouncerKey', s.encryptionKey, readWrite);
   grant(send, 'UseBouncerKey', s.encryptionKey, readWrite);
   grant(sweep, 'UseBouncerKey', s.encryptionKey, readWrite);
+  // Compile reads the rules table and writes the pointer and the snapshot, all under the bouncer's key.
+  grant(compile, 'UseBouncerKey', s.encryptionKey, readWrite);
   if (s.encryptionKey) {
     for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
       Validations.of(receive).acknowledge({
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: "CDK's SQS failure-destination grant (grantSendMessages) on the bouncer's encryptionKey only",
+      });
+      Validations.of(compile).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: "CDK's grant for the stream mapping's on-failure queue (SqsDlq, grantSendMessages) on the bouncer's encryptionKey only",
       });
     }
   }
@@ -269,6 +407,7 @@ function grantKeys(receive: iam.Role, send: iam.Role, sweep: iam.Role, s: Resolv
     grant(receive, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
     grant(send, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
     grant(sweep, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
+    grant(compile, 'UseStateTableKey', s.existingStateTable.encryptionKey, readWrite);
   }
   const bucketKey = storage.mailBucket.encryptionKey;
   if (bucketKey && bucketKey !== s.encryptionKey) grant(receive, 'ReadMailKey', bucketKey, ['kms:Decrypt']);

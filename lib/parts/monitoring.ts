@@ -29,8 +29,10 @@ export interface Watched {
   readonly receiveFunction: lambda.IFunction;
   readonly sendFunction: lambda.IFunction;
   readonly sweepFunction: lambda.IFunction;
+  readonly compileFunction: lambda.IFunction;
   readonly bounceQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  readonly compileDeadLetterQueue: sqs.IQueue;
 }
 
 /** A bouncer metric as the functions emit it (EMF, dimension `service`). */
@@ -79,14 +81,14 @@ export function createMonitoring(scope: Construct, s: ResolvedProps, watched: Wa
 function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwatch.Alarm[] {
   const period = Duration.minutes(5);
   const action = new cwActions.SnsAction(topic);
-  const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number) => {
+  const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number, treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) => {
     const a = new cloudwatch.Alarm(scope, id, {
       alarmDescription: description,
       metric,
       threshold,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      treatMissingData,
     });
     a.addAlarmAction(action);
     return a;
@@ -108,10 +110,26 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
       3600,
     ),
     alarm('BouncesExpiredAlarm', 'bounces were dropped because the mail was over 24 h old', bouncerMetric(MetricName.BouncesExpired), 0),
+    // The compile step emits the count once per compile, 0 included, not once per
+    // warm instance-minute: Maximum, and the alarm keeps its state between compiles
+    // (missing data ignored) so it stays in ALARM until a compile finds none.
     alarm(
       'InvalidRulesAlarm',
-      'rule items failed validation: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); see the log line "invalid rule skipped"',
-      bouncerMetric(MetricName.InvalidRules),
+      'rule items failed validation at the last compile: until fixed, no recipient they could cover is bounced (unreadable recipients hold every bounce); "ses-bouncer rules list" shows them, and so does the log line "invalid rule skipped"',
+      bouncerMetric(MetricName.InvalidRules, { statistic: 'Maximum' }),
+      0,
+      cloudwatch.TreatMissingData.IGNORE,
+    ),
+    alarm(
+      'CompileErrorsAlarm',
+      'compiling the rules snapshot failed (it is retried): rule edits do not reach decisions until a compile succeeds',
+      w.compileFunction.metricErrors({ period }),
+      0,
+    ),
+    alarm(
+      'CompileDeadLetterAlarm',
+      'a rules compile failed after its retries: decisions use the previous snapshot until the next edit or the scheduled compile; see the compile function log',
+      w.compileDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       0,
     ),
     alarm(
@@ -198,14 +216,25 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
     new cloudwatch.GraphWidget({
       title: 'Functions',
       width: 12,
-      left: [w.receiveFunction.metricErrors(), w.sendFunction.metricErrors()],
-      right: [w.receiveFunction.metricDuration({ statistic: 'p99' }), w.sendFunction.metricDuration({ statistic: 'p99' })],
+      left: [w.receiveFunction.metricErrors(), w.sendFunction.metricErrors(), w.compileFunction.metricErrors()],
+      right: [w.receiveFunction.metricDuration({ statistic: 'p99' }), w.sendFunction.metricDuration({ statistic: 'p99' }), w.compileFunction.metricDuration({ statistic: 'Maximum' })],
     }),
     new cloudwatch.GraphWidget({
       title: 'Queues',
       width: 12,
-      left: [w.bounceQueue.metricApproximateNumberOfMessagesVisible(), w.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+      left: [
+        w.bounceQueue.metricApproximateNumberOfMessagesVisible(),
+        w.deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+        w.compileDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+      ],
       right: [w.bounceQueue.metricApproximateAgeOfOldestMessage()],
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Compiled rules (Maximum per compile)',
+      width: 12,
+      left: [bouncerMetric(MetricName.InvalidRules, { statistic: 'Maximum', label: `${MetricName.InvalidRules} (max)` })],
     }),
   );
   return dashboard;

@@ -1,6 +1,8 @@
 /**
  * Storage of a bouncer: the mail bucket SES writes to, the rules and state
- * tables, the bounce-job queue and its dead-letter queue.
+ * tables, the bounce-job queue and its dead-letter queue, and what the compile
+ * step needs (issue 13): the rules table's stream, the snapshot bucket and the
+ * compile dead-letter queue.
  */
 import { Annotations, Aws, Duration, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,7 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IDependable } from 'constructs';
-import { RULES_PARTITION_KEY, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { RULES_PARTITION_KEY, RULES_SNAPSHOT_PREFIX, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
 
@@ -22,6 +24,10 @@ export interface Storage {
   readonly stateTable: dynamodb.ITable;
   readonly bounceQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Compiled rule snapshots (`<prefix><version>.json.gz`), written by the compile function, read by receive. */
+  readonly rulesSnapshotBucket: s3.Bucket;
+  /** Stream batches the compile function failed on after its retries (the event source mapping's on-failure records). */
+  readonly compileDeadLetterQueue: sqs.Queue;
   /** What the receipt rule must wait for: the bucket policy letting SES write, when the bouncer set it. */
   readonly sesWriteAccess: readonly IDependable[];
 }
@@ -50,6 +56,8 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
     ...tableDefaults,
     partitionKey: { name: RULES_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
     removalPolicy: s.rulesTableRemovalPolicy,
+    // Keys only: a change only triggers the compile step, which reads the whole table again.
+    stream: dynamodb.StreamViewType.KEYS_ONLY,
   });
   const stateTable = s.existingStateTable ?? createStateTable(scope, s, tableDefaults);
 
@@ -70,7 +78,59 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
     retentionPeriod: Duration.days(1),
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
   });
-  return { mailBucket, rulesTable, stateTable, bounceQueue, deadLetterQueue, sesWriteAccess };
+  // Its own queue, not the bounce DLQ: its messages are stream positions (no
+  // mail, nothing to redrive with `ses-bouncer dlq`), and it alarms on its own.
+  const compileDeadLetterQueue = new sqs.Queue(scope, 'CompileDeadLetterQueue', {
+    ...queueEncryption,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(compileDeadLetterQueue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: "it is a dead-letter queue: the on-failure destination of the compile function's stream event source mapping",
+  });
+  const rulesSnapshotBucket = createSnapshotBucket(scope, s);
+  return { mailBucket, rulesTable, stateTable, bounceQueue, deadLetterQueue, rulesSnapshotBucket, compileDeadLetterQueue, sesWriteAccess };
+}
+
+/**
+ * How long a snapshot object is kept. The compile step writes a new object per
+ * compile and also runs on a schedule ({@link RECOMPILE_SCHEDULE} in
+ * functions.ts), so the object the pointer names is never older than the
+ * schedule's period while compiles succeed: the expiry only removes
+ * superseded snapshots. Should every compile fail for this long, receive
+ * finds no object and falls back to scanning the table (counted), never to
+ * no rules.
+ */
+export const SNAPSHOT_RETENTION = Duration.days(7);
+
+/**
+ * The bucket of the compiled rule snapshots: private, TLS only, encrypted like
+ * the mail bucket, old snapshots expiring. The snapshots are derived from the
+ * rules table, so the bucket follows the rules table's removal policy.
+ */
+function createSnapshotBucket(scope: Construct, s: ResolvedProps): s3.Bucket {
+  const bucket = new s3.Bucket(scope, 'RulesSnapshotBucket', {
+    ...(s.encryptionKey
+      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: s.encryptionKey, bucketKeyEnabled: true }
+      : { encryption: s3.BucketEncryption.S3_MANAGED }),
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    // Every compile writes a new key; the pointer names the current one, so versions would only keep dead copies.
+    versioned: false,
+    removalPolicy: s.rulesTableRemovalPolicy,
+    lifecycleRules: [
+      { id: 'expire-old-snapshots', prefix: RULES_SNAPSHOT_PREFIX, expiration: SNAPSHOT_RETENTION },
+      { id: 'abort-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+    ],
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason:
+      'only the compile function writes and only the receive function reads (IAM); the objects are derived from the rules table and expire. ' +
+      'Enable CloudTrail S3 data events if object access must be audited.',
+  });
+  return bucket;
 }
 
 /**

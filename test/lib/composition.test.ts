@@ -33,8 +33,8 @@ describe('SesBouncer composition', () => {
     const template = Template.fromStack(stack);
     const bucketId = logicalId(template, 'AWS::S3::Bucket', 'Archive');
 
-    it('creates no bucket and stores mail in the given one under the prefix', () => {
-      template.resourceCountIs('AWS::S3::Bucket', 1);
+    it('creates no mail bucket (only its own snapshot bucket) and stores mail in the given one under the prefix', () => {
+      expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([bucketId, logicalId(template, 'AWS::S3::Bucket', 'BouncerRulesSnapshotBucket')].sort());
       expect(rules(template)[0].Rule.Actions[0]).toEqual({ S3Action: { BucketName: { Ref: bucketId }, ObjectKeyPrefix: 'inbound/' } });
       expect(functionEnv(template, 'BouncerReceiveFunction')).toMatchObject({ MAIL_BUCKET: { Ref: bucketId }, MAIL_PREFIX: 'inbound/' });
     });
@@ -48,9 +48,18 @@ describe('SesBouncer composition', () => {
       expect(rule.DependsOn).toContain(policy[0]);
     });
 
-    it('lets the receive function read only under the prefix of that bucket', () => {
+    it('lets the receive function read only under the prefix of that bucket (and the snapshots in its own)', () => {
       const reads = functionStatements(template, 'BouncerReceiveFunction').filter((s) => s.actions.some((a) => a.startsWith('s3:')));
-      expect(reads.map((s) => [s.actions, s.resources])).toEqual([[['s3:GetObject'], [`\${${bucketId}.Arn}/inbound/*`]]]);
+      const snapshots = logicalId(template, 'AWS::S3::Bucket', 'BouncerRulesSnapshotBucket');
+      expect(reads.map((s) => [s.actions, s.resources])).toEqual([
+        [['s3:GetObject'], [`\${${snapshots}.Arn}/rules/*`]],
+        [['s3:GetObject'], [`\${${bucketId}.Arn}/inbound/*`]],
+      ]);
+    });
+
+    it('compiles rules into its own snapshot bucket, never into the given one', () => {
+      const writes = iamStatements(template).filter((s) => s.actions.includes('s3:PutObject'));
+      expect(writes.flatMap((s) => s.resources)).toEqual([`\${${logicalId(template, 'AWS::S3::Bucket', 'BouncerRulesSnapshotBucket')}.Arn}/rules/*`]);
     });
   });
 
@@ -77,8 +86,10 @@ describe('SesBouncer composition', () => {
       const [rule] = rules(template);
       expect(rule.After).toBe('store-all-mail');
       expect(rule.Rule.Actions.map((a) => Object.keys(a)[0])).toEqual(['LambdaAction']);
-      // The user's rule writes there already: no second write permission for this rule.
-      template.resourceCountIs('AWS::S3::BucketPolicy', 0);
+      // The user's rule writes there already: no second write permission for this rule
+      // (the one policy is the snapshot bucket's TLS-only policy).
+      const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+      expect(policies.map((p) => p.Properties.Bucket)).toEqual([{ Ref: logicalId(template, 'AWS::S3::Bucket', 'BouncerRulesSnapshotBucket') }]);
     });
 
     it.each<[string, Partial<SesBouncerProps>, RegExp]>([
@@ -98,17 +109,19 @@ describe('SesBouncer composition', () => {
     const template = Template.fromStack(stack);
     const keyArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::KMS::Key', 'Key'), 'Arn'] };
 
-    it('encrypts the bucket, both tables and both queues with it', () => {
-      const bouncerBucket = template.findResources('AWS::S3::Bucket')[logicalId(template, 'AWS::S3::Bucket', 'BouncerMailBucket')];
-      expect(bouncerBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
-        SSEAlgorithm: 'aws:kms',
-        KMSMasterKeyID: keyArn,
-      });
+    it('encrypts both buckets, both tables and all three queues with it', () => {
+      for (const prefix of ['BouncerMailBucket', 'BouncerRulesSnapshotBucket']) {
+        const bouncerBucket = template.findResources('AWS::S3::Bucket')[logicalId(template, 'AWS::S3::Bucket', prefix)];
+        expect(bouncerBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault).toEqual({
+          SSEAlgorithm: 'aws:kms',
+          KMSMasterKeyID: keyArn,
+        });
+      }
       const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
       expect(tables).toHaveLength(2);
       for (const t of tables) expect(t.Properties.SSESpecification).toEqual({ KMSMasterKeyId: keyArn, SSEEnabled: true, SSEType: 'KMS' });
       const queues = Object.values(template.findResources('AWS::SQS::Queue'));
-      expect(queues).toHaveLength(2);
+      expect(queues).toHaveLength(3);
       for (const q of queues) expect(q.Properties.KmsMasterKeyId).toEqual(keyArn);
     });
 
@@ -117,7 +130,7 @@ describe('SesBouncer composition', () => {
       const ses = (keyResource.Properties.KeyPolicy.Statement as Record<string, unknown>[]).find((s) => s.Sid === 'AllowSesToEncryptMail')!;
       expect(ses.Principal).toEqual({ Service: 'ses.amazonaws.com' });
       expect(render((ses.Condition as { ArnLike: Record<string, unknown> }).ArnLike['aws:SourceArn'])).toMatch(/:receipt-rule\/.*-bouncer$/);
-      for (const fn of ['BouncerReceiveFunction', 'BouncerSendFunction']) {
+      for (const fn of ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerCompileFunction']) {
         const kmsStatements = functionStatements(template, fn).filter((s) => s.actions.some((a) => a.startsWith('kms:')));
         // Ours for the tables; CDK adds its own for the queue grants (destination, event source), on the same key only.
         expect(kmsStatements.map((s) => [s.actions, s.resources])).toContainEqual([['kms:Decrypt', 'kms:GenerateDataKey'], [render(keyArn)]]);

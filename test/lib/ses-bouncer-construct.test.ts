@@ -50,7 +50,7 @@ describe('SesBouncer', () => {
   });
 
   describe('tracing', () => {
-    const FUNCTIONS = ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerSweepFunction'];
+    const FUNCTIONS = ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerSweepFunction', 'BouncerCompileFunction'];
     let off: ReturnType<typeof buildStack>;
     let on: ReturnType<typeof buildStack>;
     beforeAll(() => {
@@ -171,7 +171,7 @@ describe('SesBouncer', () => {
       const bouncer = construct({ recipients: ['info@example.com', 'example.org', '.example.net'] });
       const vars = Template.fromStack(Stack.of(bouncer)).findResources('AWS::Lambda::Function');
       const envs = Object.values(vars).map((f) => f.Properties.Environment.Variables.REPORTING_MTA);
-      expect(envs).toEqual(['example.com', 'example.com', 'example.com']);
+      expect(envs).toEqual(['example.com', 'example.com', 'example.com', 'example.com']);
     });
 
     it('shortens the default names of a long stack to the 63 characters SES allows', () => {

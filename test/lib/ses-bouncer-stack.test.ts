@@ -143,14 +143,14 @@ describe('SesBouncerStack', () => {
       template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
     });
 
-    it('denies non-TLS access to both queues', () => {
+    it('denies non-TLS access to every queue', () => {
       const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
       const denied = policies.filter((p) =>
         (p.Properties.PolicyDocument.Statement as Record<string, any>[]).some(
           (s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
         ),
       );
-      expect(denied).toHaveLength(2);
+      expect(denied).toHaveLength(3);
     });
 
     it('sends failed async receive invocations to the DLQ after two retries', () => {
@@ -193,6 +193,7 @@ describe('SesBouncerStack', () => {
           'RATE_GATE_KEY',
           'REPORTING_MTA',
           'RULES_CACHE_SECONDS',
+          'RULES_SNAPSHOT_BUCKET',
           'RULES_TABLE',
           'SENDER_AUTH_POLICY',
           'SENDER_BUDGET_PER_ADDRESS',
@@ -223,6 +224,109 @@ describe('SesBouncerStack', () => {
     });
   });
 
+  describe('compile step (issue 13)', () => {
+    const compileFn = () => logicalId(template, 'AWS::Lambda::Function', 'BouncerCompileFunction');
+    const rulesTable = () => logicalId(template, 'AWS::DynamoDB::Table', 'BouncerRulesTable');
+    const snapshotBucket = () => logicalId(template, 'AWS::S3::Bucket', 'BouncerRulesSnapshotBucket');
+
+    it('gives the rules table a keys-only stream (the compile reads the table again)', () => {
+      const table = template.findResources('AWS::DynamoDB::Table')[rulesTable()];
+      expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
+    });
+
+    it('feeds the compile function from that stream in batches of up to 10,000 records or 15 s, retried 3 times, then to its own DLQ', () => {
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter((m) => m.Properties.FunctionName.Ref === compileFn());
+      expect(mappings.map((m) => m.Properties)).toEqual([
+        {
+          FunctionName: { Ref: compileFn() },
+          EventSourceArn: { 'Fn::GetAtt': [rulesTable(), 'StreamArn'] },
+          StartingPosition: 'LATEST',
+          BatchSize: 10_000,
+          MaximumBatchingWindowInSeconds: 15,
+          MaximumRetryAttempts: 3,
+          BisectBatchOnFunctionError: false,
+          DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'BouncerCompileDeadLetterQueue'), 'Arn'] } } },
+        },
+      ]);
+    });
+
+    it('also compiles every 6 hours with an empty stream event', () => {
+      const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+      const recompile = rules.filter((r) => r.Targets.some((t: { Arn: unknown }) => render(t.Arn) === `\${${compileFn()}.Arn}`));
+      expect(recompile).toHaveLength(1);
+      expect(recompile[0].ScheduleExpression).toBe('rate(6 hours)');
+      expect(JSON.parse(recompile[0].Targets[0].Input)).toEqual({ Records: [] });
+    });
+
+    it('keeps snapshots in a private, encrypted, TLS-only bucket of their own, expiring old ones after 7 days, retained like the rules table', () => {
+      const bucket = template.findResources('AWS::S3::Bucket')[snapshotBucket()];
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.Properties).toMatchObject({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      });
+      expect(bucket.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({ Prefix: 'rules/', ExpirationInDays: 7, Status: 'Enabled' }));
+      const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).filter((p) => p.Properties.Bucket.Ref === snapshotBucket());
+      expect(policies).toHaveLength(1);
+      const statements = policies[0].Properties.PolicyDocument.Statement as Record<string, any>[];
+      expect(statements.filter((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toHaveLength(1);
+      // Nobody but the two functions' roles (IAM) may use it: no Allow in the bucket policy.
+      expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([]);
+    });
+
+    it('tells receive and compile where the snapshots are, and no other function', () => {
+      const env = (prefix: string) => template.findResources('AWS::Lambda::Function')[logicalId(template, 'AWS::Lambda::Function', prefix)].Properties.Environment.Variables;
+      for (const fn of ['BouncerReceiveFunction', 'BouncerCompileFunction']) expect(env(fn).RULES_SNAPSHOT_BUCKET).toEqual({ Ref: snapshotBucket() });
+      for (const fn of ['BouncerSendFunction', 'BouncerSweepFunction']) expect(env(fn).RULES_SNAPSHOT_BUCKET).toBeUndefined();
+    });
+
+    it('lets compile read the stream and scan the rules, write snapshots and the rules pointer, and nothing else', () => {
+      const statements = functionStatements(template, 'BouncerCompileFunction').map((st) => ({ actions: [...st.actions].sort(), resources: st.resources, condition: st.condition }));
+      expect(statements).toEqual(
+        expect.arrayContaining([
+          { actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'], resources: [`\${${rulesTable()}.StreamArn}`], condition: undefined },
+          { actions: ['dynamodb:Scan'], resources: [`\${${rulesTable()}.Arn}`], condition: undefined },
+          {
+            actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            resources: [expect.stringMatching(/^\$\{BouncerStateTable\w+\.Arn\}$/)],
+            condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rules#*'] } },
+          },
+          { actions: ['s3:PutObject'], resources: [`\${${snapshotBucket()}.Arn}/rules/*`], condition: undefined },
+        ]),
+      );
+      const all = statements.flatMap((st) => st.actions).sort();
+      expect(all).toEqual(
+        [
+          'dynamodb:DescribeStream',
+          'dynamodb:GetItem',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+          'dynamodb:PutItem',
+          'dynamodb:Scan',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          's3:PutObject',
+          // The on-failure destination: the compile DLQ only.
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:SendMessage',
+        ].sort(),
+      );
+      const sqs = statements.filter((st) => st.actions.includes('sqs:SendMessage'));
+      expect(sqs.flatMap((st) => st.resources)).toEqual([`\${${logicalId(template, 'AWS::SQS::Queue', 'BouncerCompileDeadLetterQueue')}.Arn}`]);
+    });
+
+    it('gives no other function access to the snapshots or the rules pointer for writing', () => {
+      for (const fn of ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerSweepFunction']) {
+        const statements = functionStatements(template, fn);
+        expect(statements.filter((st) => st.resources.some((r) => r.startsWith(`\${${snapshotBucket()}`)) && st.actions.some((a) => a !== 's3:GetObject'))).toEqual([]);
+        const rulesKeys = statements.filter((st) => JSON.stringify(st.condition ?? {}).includes('rules#'));
+        expect(rulesKeys.flatMap((st) => st.actions).filter((a) => a !== 'dynamodb:GetItem')).toEqual([]);
+      }
+    });
+  });
+
   describe('IAM', () => {
     it('allows ses:SendBounce only on the bounce sender address and domain identities', () => {
       const sendBounce = iamStatements(template).filter((s) => s.actions.some((a) => a.startsWith('ses:')));
@@ -236,12 +340,13 @@ describe('SesBouncerStack', () => {
       expect(sendRole).toContainEqual(sendBounce[0]);
     });
 
-    it('lets the receive function read mail only under the prefix, and nothing else from S3', () => {
+    it('lets the receive function read mail only under the prefix and snapshots only under rules/, and nothing else from S3', () => {
       const s3 = functionStatements(template, 'BouncerReceiveFunction').filter((s) => s.actions.some((a) => a.startsWith('s3:')));
-      expect(s3).toHaveLength(1);
-      expect(s3[0].actions).toEqual(['s3:GetObject']);
-      expect(s3[0].resources).toHaveLength(1);
-      expect(s3[0].resources[0]).toMatch(/^\$\{BouncerMailBucket\w+\.Arn\}\/mail\/\*$/);
+      expect(s3.map((s) => s.actions)).toEqual([['s3:GetObject'], ['s3:GetObject']]);
+      expect(s3.flatMap((s) => s.resources).sort()).toEqual([
+        expect.stringMatching(/^\$\{BouncerMailBucket\w+\.Arn\}\/mail\/\*$/),
+        expect.stringMatching(/^\$\{BouncerRulesSnapshotBucket\w+\.Arn\}\/rules\/\*$/),
+      ]);
       expect(functionStatements(template, 'BouncerSendFunction').some((s) => s.actions.some((a) => a.startsWith('s3:')))).toBe(false);
     });
 
@@ -249,11 +354,14 @@ describe('SesBouncerStack', () => {
       const statements = functionStatements(template, 'BouncerReceiveFunction');
       const on = (prefix: string) => statements.filter((s) => s.resources.some((r) => r.startsWith(`\${${prefix}`))).flatMap((s) => s.actions);
       expect(on('BouncerRulesTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
-      expect(on('BouncerStateTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(on('BouncerStateTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
       expect(on('BouncerBounceQueue')).toEqual(['sqs:SendMessage']);
-      // Issue 12, defect 14: message claims and budgets only, never the rate gate.
+      // Issue 12, defect 14: message claims and budgets only, never the rate gate; issue 13: the rules pointer, read only.
       const state = statements.filter((s) => s.resources.some((r) => r.startsWith('${BouncerStateTable')));
-      for (const s of state) expect(s.condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*', 'budget#*'] } });
+      expect(state.map((s) => [s.actions, s.condition])).toEqual([
+        [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*', 'budget#*'] } }],
+        [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rules#*'] } }],
+      ]);
       expect(statements.some((s) => s.actions.includes('ses:SendBounce'))).toBe(false);
     });
 
@@ -295,7 +403,7 @@ describe('SesBouncerStack', () => {
 
     it('defect 14: keeps the log groups when the stack is deleted, unless told otherwise', () => {
       const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-      expect(groups).toHaveLength(3);
+      expect(groups).toHaveLength(4);
       for (const g of groups) expect(g.DeletionPolicy).toBe('Retain');
     });
 
@@ -334,7 +442,7 @@ describe('SesBouncerStack', () => {
       template.resourceCountIs('AWS::SNS::Subscription', 0);
     });
 
-    it('alarms on function errors, DLQ messages, old jobs, expired or unknown bounces, invalid rules and unreadable mail', () => {
+    it('alarms on function errors, DLQ messages, old jobs, expired or unknown bounces, invalid rules, failed compiles and unreadable mail', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
       const topic = logicalId(template, 'AWS::SNS::Topic', 'BouncerAlarmTopic');
       for (const alarm of alarms) {
@@ -342,8 +450,8 @@ describe('SesBouncerStack', () => {
         expect(alarm.ComparisonOperator).toBe('GreaterThanThreshold');
       }
       const find = (metricName: string, namespace: string) => alarms.filter((a) => a.MetricName === metricName && a.Namespace === namespace);
-      expect(find('Errors', 'AWS/Lambda')).toHaveLength(3);
-      expect(find('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toHaveLength(1);
+      expect(find('Errors', 'AWS/Lambda')).toHaveLength(4);
+      expect(find('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toHaveLength(2);
       expect(find('ApproximateAgeOfOldestMessage', 'AWS/SQS')[0].Threshold).toBe(3600);
       // Issue 12, defect 13: BouncesFailed pages someone too.
       for (const name of [MetricName.BouncesExpired, MetricName.InvalidRules, MetricName.BouncesFailed, MetricName.BouncesUnknown, MetricName.MailReadFailed]) {
@@ -352,7 +460,25 @@ describe('SesBouncerStack', () => {
         // Powertools Metrics adds exactly `service` as the default dimension.
         expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: 'ses-bouncer' }]);
       }
-      expect(alarms).toHaveLength(10);
+      expect(alarms).toHaveLength(12);
+    });
+
+    it('issue 13: alarms on compile errors and on the compile DLQ', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+      const compileFn = logicalId(template, 'AWS::Lambda::Function', 'BouncerCompileFunction');
+      const compileDlq = logicalId(template, 'AWS::SQS::Queue', 'BouncerCompileDeadLetterQueue');
+      const errors = alarms.filter((a) => a.MetricName === 'Errors' && a.Dimensions[0].Value.Ref === compileFn);
+      expect(errors.map((a) => a.Threshold)).toEqual([0]);
+      const dlq = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && render(a.Dimensions[0].Value) === `\${${compileDlq}.QueueName}`);
+      expect(dlq.map((a) => [a.Threshold, a.Statistic])).toEqual([[0, 'Maximum']]);
+    });
+
+    it('issue 13: InvalidRules alarms on the largest count a compile reported and keeps its state between compiles', () => {
+      const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .map((a) => a.Properties)
+        .filter((a) => a.MetricName === MetricName.InvalidRules);
+      // The count comes once per compile, not once per warm instance-minute: no data is no news, not OK.
+      expect(alarm).toMatchObject({ Statistic: 'Maximum', Threshold: 0, TreatMissingData: 'ignore' });
     });
 
     it('has a dashboard showing every bouncer metric and a SEARCH over skip reasons', () => {
@@ -380,6 +506,9 @@ describe('SesBouncerStack', () => {
           'MailBucketName',
           'ReceiveFunctionName',
           'SendFunctionName',
+          'CompileFunctionName',
+          'RulesSnapshotBucketName',
+          'CompileDeadLetterQueueUrl',
           'BounceQueueUrl',
           'BounceQueueName',
           'DeadLetterQueueUrl',
