@@ -6,7 +6,7 @@ export const RULES_PARTITION_KEY = 'ruleId';
 /**
  * State table: one partition key `pk`, items distinguished by prefix:
  * `msg#<messageId>` (claim + audit), `budget#<scope>#<value>#<window>` (sender budget),
- * `gate#<key>` (rate gate).
+ * `gate#<key>` (rate gate), `rules#pointer` (the compiled rules snapshot's pointer).
  */
 export const STATE_PARTITION_KEY = 'pk';
 
@@ -28,4 +28,4 @@ export const STATE_OPEN_ATTRIBUTE = 'openState';
 export const STATE_OPEN_SORT_KEY = 'updatedAt';
 
 /** Key prefixes of the state table's items; IAM fences each function to its own (`dynamodb:LeadingKeys`). */
-export const STATE_KEY_PREFIX = { message: 'msg#', budget: 'budget#', gate: 'gate#' } as const;
+export const STATE_KEY_PREFIX = { message: 'msg#', budget: 'budget#', gate: 'gate#', rules: 'rules#' } as const;

@@ -169,6 +169,7 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.MailUnparsed),
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
+        sum(MetricName.RulesSnapshotFallback),
         sum(MetricName.MailReadFailed),
         sum(MetricName.MailUnparsed),
         sum(MetricName.RecipientsUnbounceable),
