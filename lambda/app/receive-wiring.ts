@@ -1,6 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { DynamoDbMessageLedger } from '../adapters/dynamodb/message-ledger';
-import { DynamoDbRuleSource } from '../adapters/dynamodb/rule-source';
+import { DynamoDbRuleSource, type RuleCacheOptions } from '../adapters/dynamodb/rule-source';
+import { DynamoDbRulesPointer } from '../adapters/dynamodb/rules-pointer';
+import { S3RuleSnapshotStore } from '../adapters/s3/rule-snapshot-store';
+import { SnapshotRuleSource } from '../adapters/snapshot/snapshot-rule-source';
 import { DynamoDbSenderBudget } from '../adapters/dynamodb/sender-budget';
 import { S3MailStore } from '../adapters/s3/mail-store';
 import { SqsBounceQueue } from '../adapters/sqs/bounce-queue';
@@ -8,6 +11,7 @@ import type { Clients } from '../commons/clients';
 import { logger as defaultLogger } from '../commons/logger';
 import { metrics as defaultMetrics } from '../commons/metrics';
 import type { Config } from '../config/config';
+import type { RuleSource } from '../ports';
 import { parseSesEvent } from '../domain/event/ses-event';
 import { checkSender } from '../domain/guard';
 import {
@@ -37,9 +41,7 @@ export function buildReceiveDeps(
 ): ReceiveDeps {
   const clock = overrides.clock ?? { now: () => Date.now() };
   return {
-    rules: new DynamoDbRuleSource({
-      client: clients.dynamodb,
-      tableName: config.rulesTable,
+    rules: buildRuleSource(config, clients, {
       cacheMs: config.rulesCacheMs,
       now: () => clock.now(),
       // The same sinks as the use case: rule-load logs and InvalidRules go where the caller said.
@@ -64,6 +66,22 @@ export function buildReceiveDeps(
     logger: overrides.logger ?? defaultLogger,
     metrics: overrides.metrics ?? defaultMetrics,
   };
+}
+
+/**
+ * The receive side's rules: from the compiled snapshot when
+ * `RULES_SNAPSHOT_BUCKET` is set (pointer once per cache period, Scan as the
+ * fallback), else from the rules table's Scan.
+ */
+export function buildRuleSource(config: Config, clients: Pick<Clients, 'dynamodb' | 's3'>, cache: RuleCacheOptions): RuleSource {
+  const scan = { client: clients.dynamodb, tableName: config.rulesTable };
+  if (!config.rulesSnapshotBucket) return new DynamoDbRuleSource({ ...cache, ...scan });
+  return new SnapshotRuleSource({
+    ...cache,
+    ...scan,
+    pointer: new DynamoDbRulesPointer({ client: clients.dynamodb, tableName: config.stateTable }),
+    snapshots: new S3RuleSnapshotStore({ client: clients.s3, bucket: config.rulesSnapshotBucket, prefix: config.rulesSnapshotPrefix }),
+  });
 }
 
 export type { LogContext } from './invocation';

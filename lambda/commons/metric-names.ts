@@ -36,6 +36,12 @@ export const MetricName = {
   /** Stale PENDING claims the sweep handed to the queue again. */
   ClaimsRequeued: 'ClaimsRequeued',
   InvalidRules: 'InvalidRules',
+  /**
+   * A receive function loaded its rules with the Scan path although a rules
+   * snapshot bucket is configured (no pointer yet, pointer or snapshot
+   * unreadable). Decisions go on; reads cost what they did before snapshots.
+   */
+  RulesSnapshotFallback: 'RulesSnapshotFallback',
   /** Milliseconds between receipt and the SendBounce call. */
   QueueAgeAtSendMs: 'QueueAgeAtSendMs',
 } as const;

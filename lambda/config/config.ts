@@ -22,6 +22,14 @@ export interface Config {
   readonly mailBucket: string;
   /** Key prefix of the S3 action; objects are `<prefix><messageId>`. */
   readonly mailPrefix: string;
+  /**
+   * Bucket of the compiled rules snapshots (issue 13). Set: receive functions
+   * read the rules pointer once per cache period and the snapshot when it
+   * changed; unset: they Scan the rules table, as before.
+   */
+  readonly rulesSnapshotBucket?: string;
+  /** Key prefix of snapshot objects: `<prefix><version>.json.gz`. */
+  readonly rulesSnapshotPrefix: string;
   /** How long compiled rules are cached in memory. */
   readonly rulesCacheMs: number;
   readonly senderAuthPolicy: 'spf-pass' | 'spf-or-dmarc-pass' | 'none';
@@ -89,6 +97,13 @@ const schema = z.object({
   BOUNCE_QUEUE_URL: z.string().check(z.minLength(1)),
   MAIL_BUCKET: z.string().check(z.minLength(3)),
   MAIL_PREFIX: z._default(z.string(), ''),
+  RULES_SNAPSHOT_BUCKET: z.optional(
+    z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')),
+  ),
+  RULES_SNAPSHOT_PREFIX: z._default(
+    z.string().check(z.regex(/^(?!\/)[A-Za-z0-9!_.*'()\/-]{0,200}$/, 'must be an S3 key prefix of letters, digits and ! _ . * \' ( ) / - (not starting with "/")')),
+    'rules/',
+  ),
   RULES_CACHE_SECONDS: z._default(int(0, 86400), 60),
   SENDER_AUTH_POLICY: z._default(z.enum(['spf-pass', 'spf-or-dmarc-pass', 'none']), 'spf-pass'),
   SENDER_BUDGET_PER_ADDRESS: z._default(int(0, 1_000_000), 5),
@@ -144,6 +159,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bounceQueueUrl: c.BOUNCE_QUEUE_URL,
     mailBucket: c.MAIL_BUCKET,
     mailPrefix: c.MAIL_PREFIX,
+    rulesSnapshotBucket: c.RULES_SNAPSHOT_BUCKET,
+    rulesSnapshotPrefix: c.RULES_SNAPSHOT_PREFIX,
     rulesCacheMs: c.RULES_CACHE_SECONDS * 1000,
     senderAuthPolicy: c.SENDER_AUTH_POLICY,
     senderBudgetPerAddress: c.SENDER_BUDGET_PER_ADDRESS,

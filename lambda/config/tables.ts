@@ -6,7 +6,7 @@ export const RULES_PARTITION_KEY = 'ruleId';
 /**
  * State table: one partition key `pk`, items distinguished by prefix:
  * `msg#<messageId>` (claim + audit), `budget#<scope>#<value>#<window>` (sender budget),
- * `gate#<key>` (rate gate).
+ * `gate#<key>` (rate gate), `rules#pointer` (the compiled rules snapshot's pointer).
  */
 export const STATE_PARTITION_KEY = 'pk';
 
@@ -33,6 +33,3 @@ export const STATE_OPEN_SORT_KEY = 'updatedAt';
  * the compile function writes it, receive and the CLI read it.
  */
 export const STATE_KEY_PREFIX = { message: 'msg#', budget: 'budget#', gate: 'gate#', rules: 'rules#' } as const;
-
-/** Default key prefix of the compiled rule snapshots in their bucket (`RULES_SNAPSHOT_PREFIX`). */
-export const RULES_SNAPSHOT_PREFIX = 'rules/';

@@ -15,8 +15,9 @@ import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/commons/metric-names';
-import { RULES_SNAPSHOT_PREFIX, STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
+import { STATE_KEY_PREFIX, STATE_OPEN_INDEX } from '../../lambda/config/tables';
 import { functionCode } from '../assets';
+import { DEFAULT_RULES_SNAPSHOT_PREFIX } from '../../lambda/domain/rules/pointer';
 import type { ResolvedProps } from '../props';
 import type { Storage } from './storage';
 
@@ -306,7 +307,7 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
     new iam.PolicyStatement({
       sid: 'ReadRulesSnapshot',
       actions: ['s3:GetObject'],
-      resources: [storage.rulesSnapshotBucket.arnForObjects(`${RULES_SNAPSHOT_PREFIX}*`)],
+      resources: [storage.rulesSnapshotBucket.arnForObjects(`${DEFAULT_RULES_SNAPSHOT_PREFIX}*`)],
     }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
@@ -335,7 +336,7 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
 /** cdk-nag's name of the snapshot objects' wildcard: one key per compile, unknown in advance. */
 function acknowledgeSnapshotObjects(scope: Construct, role: iam.Role, storage: Storage, reason: string): void {
   Validations.of(role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${logicalId(scope, storage.rulesSnapshotBucket)}.Arn>/${RULES_SNAPSHOT_PREFIX}*]`,
+    id: `AwsSolutions-IAM5[Resource::<${logicalId(scope, storage.rulesSnapshotBucket)}.Arn>/${DEFAULT_RULES_SNAPSHOT_PREFIX}*]`,
     reason,
   });
 }
@@ -360,19 +361,21 @@ function grantCompile(scope: Construct, role: iam.Role, storage: Storage): void 
     }),
     new iam.PolicyStatement({
       sid: 'PublishRulesPointer',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      // A conditional put: the pointer is never read back here.
+      actions: ['dynamodb:PutItem'],
       resources: [storage.stateTable.tableArn],
       conditions: leadingKeys(STATE_KEY_PREFIX.rules),
     }),
     new iam.PolicyStatement({
       sid: 'WriteRulesSnapshot',
-      actions: ['s3:PutObject'],
-      resources: [storage.rulesSnapshotBucket.arnForObjects(`${RULES_SNAPSHOT_PREFIX}*`)],
+      // Delete: a compile that lost the race to a later one removes its own, unread object.
+      actions: ['s3:PutObject', 's3:DeleteObject'],
+      resources: [storage.rulesSnapshotBucket.arnForObjects(`${DEFAULT_RULES_SNAPSHOT_PREFIX}*`)],
     }),
   ]) {
     role.addToPrincipalPolicy(statement);
   }
-  acknowledgeSnapshotObjects(scope, role, storage, 's3:PutObject is limited to the compiled rule snapshots; each compile writes a new key');
+  acknowledgeSnapshotObjects(scope, role, storage, 's3:PutObject and s3:DeleteObject are limited to the compiled rule snapshots; each compile writes a new key');
 }
 
 /**

@@ -232,9 +232,11 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
   );
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Compiled rules (Maximum per compile)',
+      title: 'Compiled rules',
       width: 12,
+      // Invalid items at the last compiles; rule loads that scanned the table instead of reading the snapshot.
       left: [bouncerMetric(MetricName.InvalidRules, { statistic: 'Maximum', label: `${MetricName.InvalidRules} (max)` })],
+      right: [sum(MetricName.RulesSnapshotFallback)],
     }),
   );
   return dashboard;

@@ -11,7 +11,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IDependable } from 'constructs';
-import { RULES_PARTITION_KEY, RULES_SNAPSHOT_PREFIX, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { RULES_PARTITION_KEY, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { DEFAULT_RULES_SNAPSHOT_PREFIX } from '../../lambda/domain/rules/pointer';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
 
@@ -120,7 +121,7 @@ function createSnapshotBucket(scope: Construct, s: ResolvedProps): s3.Bucket {
     versioned: false,
     removalPolicy: s.rulesTableRemovalPolicy,
     lifecycleRules: [
-      { id: 'expire-old-snapshots', prefix: RULES_SNAPSHOT_PREFIX, expiration: SNAPSHOT_RETENTION },
+      { id: 'expire-old-snapshots', prefix: DEFAULT_RULES_SNAPSHOT_PREFIX, expiration: SNAPSHOT_RETENTION },
       { id: 'abort-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],
   });

@@ -287,18 +287,17 @@ describe('SesBouncerStack', () => {
           { actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'], resources: [`\${${rulesTable()}.StreamArn}`], condition: undefined },
           { actions: ['dynamodb:Scan'], resources: [`\${${rulesTable()}.Arn}`], condition: undefined },
           {
-            actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            actions: ['dynamodb:PutItem'],
             resources: [expect.stringMatching(/^\$\{BouncerStateTable\w+\.Arn\}$/)],
             condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rules#*'] } },
           },
-          { actions: ['s3:PutObject'], resources: [`\${${snapshotBucket()}.Arn}/rules/*`], condition: undefined },
+          { actions: ['s3:DeleteObject', 's3:PutObject'], resources: [`\${${snapshotBucket()}.Arn}/rules/*`], condition: undefined },
         ]),
       );
       const all = statements.flatMap((st) => st.actions).sort();
       expect(all).toEqual(
         [
           'dynamodb:DescribeStream',
-          'dynamodb:GetItem',
           'dynamodb:GetRecords',
           'dynamodb:GetShardIterator',
           'dynamodb:ListStreams',
@@ -306,6 +305,7 @@ describe('SesBouncerStack', () => {
           'dynamodb:Scan',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
+          's3:DeleteObject',
           's3:PutObject',
           // The on-failure destination: the compile DLQ only.
           'sqs:GetQueueAttributes',

@@ -33,9 +33,8 @@ export interface RuleSourceMetrics {
   addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void;
 }
 
-export interface DynamoDbRuleSourceOptions {
-  readonly client: DynamoDBClient;
-  readonly tableName: string;
+/** How a refreshing source caches, refreshes and serves stale rules. */
+export interface RuleCacheOptions {
   /** How long a load is served before the next one (config `rulesCacheMs`). */
   readonly cacheMs: number;
   /**
@@ -59,6 +58,11 @@ export interface DynamoDbRuleSourceOptions {
   readonly metrics?: RuleSourceMetrics;
 }
 
+export interface DynamoDbRuleSourceOptions extends RuleCacheOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+}
+
 /** The project logger behind the small interface this source needs. */
 const projectLogger: RuleSourceLogger = {
   info: (message, extra) => defaultLogger.info(message, (extra ?? {}) as Record<string, string>),
@@ -71,18 +75,36 @@ interface Loaded {
   readonly loadedAt: number;
 }
 
+/** The items of a rules table as plain data, and those that could not be turned into it. */
+export interface ScannedRules {
+  readonly plain: unknown[];
+  readonly unreadable: InvalidRule[];
+}
+
 /**
  * Reads every item of the rules table, one page at a time, unmarshalling each
  * page as it arrives: a page's wire-format items are garbage before the next
- * page is read, so a large table never holds both forms of every item.
+ * page is read, so a large table never holds both forms of every item. The
+ * receive side's Scan path and the compile step read the table with this one
+ * function, so both see the same items the same way.
  */
-async function scanAll(client: DynamoDBClient, tableName: string): Promise<{ plain: unknown[]; unreadable: InvalidRule[] }> {
+export async function scanRulesTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { consistentRead?: boolean } = {},
+): Promise<ScannedRules> {
   const plain: unknown[] = [];
   const unreadable: InvalidRule[] = [];
   let index = 0;
   let exclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: exclusiveStartKey }));
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ExclusiveStartKey: exclusiveStartKey,
+        ...(options.consistentRead ? { ConsistentRead: true } : {}),
+      }),
+    );
     for (const item of page.Items ?? []) toPlain(item, index++, plain, unreadable);
     exclusiveStartKey = page.LastEvaluatedKey;
   } while (exclusiveStartKey);
@@ -104,18 +126,57 @@ function toPlain(item: Record<string, AttributeValue>, index: number, plain: unk
   }
 }
 
-export class DynamoDbRuleSource implements RuleSource {
+/**
+ * Loads the rules table the Scan way: every item read, validated, compiled;
+ * each skipped item logged with its reasons and counted (`InvalidRules`).
+ * Throws whatever the Scan throws.
+ */
+export async function loadRulesByScan(
+  client: DynamoDBClient,
+  tableName: string,
+  log: RuleSourceLogger,
+  metrics: RuleSourceMetrics,
+): Promise<CompiledRules> {
+  const { plain, unreadable } = await scanRulesTable(client, tableName);
+  const compilation = compileRules(plain, unreadable);
+  reportCompilation(compilation, tableName, log, metrics);
+  return compilation.rules;
+}
+
+/** Logs each skipped item once per load, with its ruleId and reasons, and counts them. */
+function reportCompilation(c: RuleCompilation, tableName: string, log: RuleSourceLogger, metrics: RuleSourceMetrics): void {
+  for (const bad of c.invalid) {
+    log.warn('invalid rule skipped', {
+      ruleId: bad.ruleId ?? `(item ${bad.index} without ruleId)`,
+      problems: bad.errors.map((e) => `${e.field}: ${e.reason}`),
+      // Why InvalidRules pages: until the item is fixed, these recipients get no bounce.
+      holdsBouncesFor: describeHold(bad),
+    });
+  }
+  for (const w of c.warnings) log.warn('rule attribute ignored', { ruleId: w.ruleId, field: w.field, reason: w.reason });
+  metrics.addMetric(MetricName.InvalidRules, MetricUnit.Count, c.invalid.length);
+  log.info('rules loaded', { table: tableName, rules: c.rules.size, invalid: c.invalid.length, disabled: c.disabled });
+}
+
+/**
+ * The caching, refresh-ahead and stale-serving behaviour of a rule source,
+ * over whatever `load` reads (the rules table's Scan, or the compiled
+ * snapshot). Subclasses say how to load and how to name their origin.
+ */
+export abstract class RefreshingRuleSource implements RuleSource {
+  private readonly cacheMs: number;
   private readonly maxStaleMs: number;
   private readonly retryMs: number;
   private readonly refreshAheadMs: number;
-  private readonly now: () => number;
-  private readonly log: RuleSourceLogger;
-  private readonly metrics: RuleSourceMetrics;
+  protected readonly now: () => number;
+  protected readonly log: RuleSourceLogger;
+  protected readonly metrics: RuleSourceMetrics;
   private loaded?: Loaded;
   private inflight?: Promise<CompiledRules>;
   private retryAfter = 0;
 
-  constructor(private readonly options: DynamoDbRuleSourceOptions) {
+  constructor(options: RuleCacheOptions) {
+    this.cacheMs = options.cacheMs;
     this.maxStaleMs = options.maxStaleMs ?? 15 * 60_000;
     this.retryMs = options.retryMs ?? Math.min(options.cacheMs, 10_000);
     this.refreshAheadMs = Math.min(options.refreshAheadMs ?? Math.floor(options.cacheMs / 4), options.cacheMs);
@@ -123,6 +184,12 @@ export class DynamoDbRuleSource implements RuleSource {
     this.log = options.logger ?? projectLogger;
     this.metrics = options.metrics ?? defaultMetrics;
   }
+
+  /** Reads and compiles the rules once; throws when they cannot be had. */
+  protected abstract load(): Promise<CompiledRules>;
+
+  /** Where the rules come from, for errors and logs (e.g. `table "rules"`). */
+  protected abstract origin(): Record<string, unknown> & { readonly described: string };
 
   /**
    * The current rules: the cached ones while younger than `cacheMs`; in the
@@ -141,11 +208,9 @@ export class DynamoDbRuleSource implements RuleSource {
     if (loaded) {
       const age = now - loaded.loadedAt;
       const failing = this.retryAfter > 0;
-      const fresh = age < this.options.cacheMs;
-      if (fresh || (failing && age < this.options.cacheMs + this.maxStaleMs)) {
-        const refreshDue = failing
-          ? now >= this.retryAfter
-          : this.refreshAheadMs > 0 && age >= this.options.cacheMs - this.refreshAheadMs;
+      const fresh = age < this.cacheMs;
+      if (fresh || (failing && age < this.cacheMs + this.maxStaleMs)) {
+        const refreshDue = failing ? now >= this.retryAfter : this.refreshAheadMs > 0 && age >= this.cacheMs - this.refreshAheadMs;
         if (refreshDue && !this.inflight) this.refreshInBackground();
         return Promise.resolve(loaded.rules);
       }
@@ -169,56 +234,53 @@ export class DynamoDbRuleSource implements RuleSource {
   /** Starts a refresh nobody awaits; its failure is already logged by serveStale or here. */
   private refreshInBackground(): void {
     this.shared().catch((error: unknown) => {
-      this.log.error('background rules refresh failed', {
-        table: this.options.tableName,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const { described: _described, ...origin } = this.origin();
+      this.log.error('background rules refresh failed', { ...origin, error: error instanceof Error ? error.message : String(error) });
     });
   }
 
   private async reload(): Promise<CompiledRules> {
     const startedAt = this.now();
-    let compilation: RuleCompilation;
+    let rules: CompiledRules;
     try {
-      const { plain, unreadable } = await scanAll(this.options.client, this.options.tableName);
-      compilation = compileRules(plain, unreadable);
+      rules = await this.load();
     } catch (error) {
       return this.serveStale(error, startedAt);
     }
-    this.report(compilation);
-    this.loaded = { rules: compilation.rules, loadedAt: startedAt };
+    this.loaded = { rules, loadedAt: startedAt };
     this.retryAfter = 0;
-    return compilation.rules;
+    return rules;
   }
 
   private serveStale(error: unknown, now: number): CompiledRules {
     const loaded = this.loaded;
     const reason = error instanceof Error ? error.message : String(error);
-    if (loaded && now - loaded.loadedAt < this.options.cacheMs + this.maxStaleMs) {
+    const { described, ...origin } = this.origin();
+    if (loaded && now - loaded.loadedAt < this.cacheMs + this.maxStaleMs) {
       this.retryAfter = now + this.retryMs;
-      this.log.error('rules reload failed; serving the previous rules', {
-        table: this.options.tableName,
-        ageMs: now - loaded.loadedAt,
-        error: reason,
-      });
+      this.log.error('rules reload failed; serving the previous rules', { ...origin, ageMs: now - loaded.loadedAt, error: reason });
       return loaded.rules;
     }
     const detail = loaded ? `the last good load is ${now - loaded.loadedAt} ms old` : 'no rules were loaded before';
-    throw new RulesUnavailableError(`cannot load rules from table "${this.options.tableName}" and ${detail}: ${reason}`, { cause: error });
+    throw new RulesUnavailableError(`cannot load rules from ${described} and ${detail}: ${reason}`, { cause: error });
+  }
+}
+
+/**
+ * RuleSource over the rules table's Scan (see the file comment). Without a
+ * snapshot bucket this is how receive functions read their rules, and the
+ * snapshot source falls back to it.
+ */
+export class DynamoDbRuleSource extends RefreshingRuleSource {
+  constructor(private readonly options: DynamoDbRuleSourceOptions) {
+    super(options);
   }
 
-  /** Logs each skipped item once per load, with its ruleId and reasons, and counts them. */
-  private report(c: RuleCompilation): void {
-    for (const bad of c.invalid) {
-      this.log.warn('invalid rule skipped', {
-        ruleId: bad.ruleId ?? `(item ${bad.index} without ruleId)`,
-        problems: bad.errors.map((e) => `${e.field}: ${e.reason}`),
-        // Why InvalidRules pages: until the item is fixed, these recipients get no bounce.
-        holdsBouncesFor: describeHold(bad),
-      });
-    }
-    for (const w of c.warnings) this.log.warn('rule attribute ignored', { ruleId: w.ruleId, field: w.field, reason: w.reason });
-    this.metrics.addMetric(MetricName.InvalidRules, MetricUnit.Count, c.invalid.length);
-    this.log.info('rules loaded', { table: this.options.tableName, rules: c.rules.size, invalid: c.invalid.length, disabled: c.disabled });
+  protected load(): Promise<CompiledRules> {
+    return loadRulesByScan(this.options.client, this.options.tableName, this.log, this.metrics);
+  }
+
+  protected origin() {
+    return { described: `table ${JSON.stringify(this.options.tableName)}`, table: this.options.tableName };
   }
 }

@@ -40,6 +40,8 @@ const nameOf = (invalid: InvalidRule): string => invalid.ruleId ?? `(item ${inva
 /** The outcome of compiling one load of items. */
 export interface RuleCompilation {
   readonly rules: CompiledRules;
+  /** The valid, enabled rules in evaluation order ((priority, ruleId)); what a snapshot stores. */
+  readonly valid: readonly Rule[];
   /** Items skipped; they never match and never stop the others. */
   readonly invalid: readonly InvalidRule[];
   /** Ignored attributes of valid items (unknown attributes, bounce fields on allow rules). */
@@ -250,7 +252,16 @@ export function compileRules(items: Iterable<unknown>, unreadable: readonly Inva
   }
   valid.sort(byPriorityThenId);
   invalid.push(...unreadable);
-  return { rules: new RuleIndex(valid, invalid), invalid, warnings, disabled };
+  return { rules: new RuleIndex(valid, invalid), valid, invalid, warnings, disabled };
+}
+
+/**
+ * Indexes rules that were validated before (a decoded snapshot): `rules` must
+ * already be in evaluation order, as {@link RuleCompilation.valid} gives them.
+ * `invalid` hold bounces exactly as in {@link compileRules}.
+ */
+export function indexRules(rules: readonly Rule[], invalid: readonly InvalidRule[] = []): CompiledRules {
+  return new RuleIndex(rules, invalid);
 }
 
 /** An index with no rules: every recipient gets the default. */

@@ -14,11 +14,12 @@ export interface CompiledRules {
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
 
-export { compileRules, describeHold, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
+export { compileRules, describeHold, EMPTY_RULES, indexRules, type InvalidRule, type RuleCompilation } from './compile';
 export {
   DEFAULT_PRIORITY,
   DEFAULT_STATUS,
   NOTES_FIELD,
+  RULE_ACTIONS,
   RULE_FIELDS,
   parseRule,
   type HeaderCondition,

@@ -71,6 +71,9 @@ export interface Rule {
   readonly bounce?: BounceSpec;
 }
 
+/** The actions a rule can take; the snapshot decoder refuses any other (a newer version's action). */
+export const RULE_ACTIONS = ['bounce', 'allow'] as const;
+
 /** One problem with one item: which rule, which field (dotted path), why. */
 export interface RuleIssue {
   /** Absent when the item has no usable ruleId. */
@@ -342,7 +345,7 @@ const itemSchema = z.object({
   verdicts: optional(verdictConditions),
   action: preprocess(
     (v) => (typeof v === 'string' ? v.toLowerCase() : v),
-    z.enum(['bounce', 'allow'], {
+    z.enum(RULE_ACTIONS, {
       error: (iss) => (iss.input === undefined ? 'is required: "bounce" or "allow"' : `must be "bounce" or "allow" (got ${JSON.stringify(iss.input)})`),
     }),
   ),
