@@ -26,7 +26,7 @@ export function buildCompileDeps(
   return {
     scan: () => scanRulesTable(clients.dynamodb, config.rulesTable, { consistentRead: true }),
     store: new S3RuleSnapshotStore({ client: clients.s3, bucket: config.rulesSnapshotBucket, prefix: config.rulesSnapshotPrefix }),
-    pointer: new DynamoDbRulesPointer({ client: clients.dynamodb, tableName: config.stateTable }),
+    pointer: new DynamoDbRulesPointer({ client: clients.dynamodb, tableName: config.stateTable, rulesTable: config.rulesTable }),
     clock: overrides.clock ?? { now: () => Date.now() },
     logger: overrides.logger ?? defaultLogger,
     metrics: overrides.metrics ?? defaultMetrics,

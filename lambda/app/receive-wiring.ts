@@ -79,7 +79,7 @@ export function buildRuleSource(config: Config, clients: Pick<Clients, 'dynamodb
   return new SnapshotRuleSource({
     ...cache,
     ...scan,
-    pointer: new DynamoDbRulesPointer({ client: clients.dynamodb, tableName: config.stateTable }),
+    pointer: new DynamoDbRulesPointer({ client: clients.dynamodb, tableName: config.stateTable, rulesTable: config.rulesTable }),
     snapshots: new S3RuleSnapshotStore({ client: clients.s3, bucket: config.rulesSnapshotBucket, prefix: config.rulesSnapshotPrefix }),
   });
 }

@@ -6,7 +6,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SesBouncerError } from '../../commons/errors';
 import { STATE_PARTITION_KEY } from '../../config/tables';
-import { RULES_POINTER_PK, type PointerInvalidItem, type RulesPointer } from '../../domain/rules/pointer';
+import { RULES_POINTER_PK, rulesPointerKey, type PointerInvalidItem, type RulesPointer } from '../../domain/rules/pointer';
 import { stateDocumentClient } from './message-ledger';
 
 /** The pointer could not be read or written (an SDK error), or the stored item is not a pointer. */
@@ -16,6 +16,12 @@ export interface DynamoDbRulesPointerOptions {
   readonly client: DynamoDBClient;
   /** The state table. */
   readonly tableName: string;
+  /**
+   * The rules table the pointer describes: the key becomes
+   * `rules#pointer#<rulesTable>` ({@link rulesPointerKey}), so bouncers sharing
+   * a state table keep one pointer each. Without it, `rules#pointer`.
+   */
+  readonly rulesTable?: string;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -53,10 +59,12 @@ function toPointer(item: Record<string, unknown>): RulesPointer | string {
 export class DynamoDbRulesPointer {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  private readonly key: string;
 
   constructor(options: DynamoDbRulesPointerOptions) {
     this.doc = stateDocumentClient(options.client);
     this.tableName = options.tableName;
+    this.key = options.rulesTable === undefined ? RULES_POINTER_PK : rulesPointerKey(options.rulesTable);
   }
 
   /**
@@ -67,7 +75,7 @@ export class DynamoDbRulesPointer {
   async read(): Promise<RulesPointer | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
-      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [STATE_PARTITION_KEY]: RULES_POINTER_PK } }));
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [STATE_PARTITION_KEY]: this.key } }));
       item = out.Item;
     } catch (error) {
       throw new RulesPointerError(`cannot read the rules pointer from table ${JSON.stringify(this.tableName)}: ${message(error)}`, { cause: error });
@@ -88,7 +96,7 @@ export class DynamoDbRulesPointer {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [STATE_PARTITION_KEY]: RULES_POINTER_PK, ...pointer },
+          Item: { [STATE_PARTITION_KEY]: this.key, ...pointer },
           ConditionExpression: 'attribute_not_exists(#pk) OR #s < :s OR (#s = :s AND #v < :v)',
           ExpressionAttributeNames: { '#pk': STATE_PARTITION_KEY, '#s': 'scanStartedAt', '#v': 'version' },
           ExpressionAttributeValues: { ':s': pointer.scanStartedAt, ':v': pointer.version },

@@ -10,6 +10,15 @@
 /** Partition key (`pk`) of the pointer item in the state table. */
 export const RULES_POINTER_PK = 'rules#pointer';
 
+/**
+ * The pointer's key for one rules table, `rules#pointer#<table>`: bouncers
+ * that share a state table (`existingStateTable`) each have their own rules
+ * table, so each needs its own pointer, or one would load the other's rules.
+ */
+export function rulesPointerKey(rulesTable: string): string {
+  return `${RULES_POINTER_PK}#${rulesTable}`;
+}
+
 /** Default key prefix of snapshot objects in the snapshot bucket (config `RULES_SNAPSHOT_PREFIX`). */
 export const DEFAULT_RULES_SNAPSHOT_PREFIX = 'rules/';
 
