@@ -3,6 +3,7 @@ import type { Command } from '../../command';
 import { println } from '../../io';
 import { renderTable, truncate } from '../../format/table';
 import { inEvaluationOrder } from '../../rules-input';
+import { readCompileVerdict, verdictLines } from '../../compile-verdict';
 
 /** Raw list attribute (L, SS or a single S) as display text. */
 function listText(value: unknown): string {
@@ -21,12 +22,19 @@ Prints every item of the rules table in evaluation order (priority, then ruleId)
 ruleId, enabled, priority, action, bounce type and status, recipients and
 description. Items the functions would skip are marked INVALID with the reason.
 
+With --state-table (or SES_BOUNCER_STATE_TABLE) it then shows the compile
+step's verdict, read from the rules pointer the deployed functions use: the
+snapshot's version and time, how many rules are in use, and each item the
+compile skipped, why, and which recipients it holds bounces for.
+
 Options:
-  --json    print {"table", "rules": [...], "counts"} instead of a table; each
-            rule carries "valid" and, when invalid, its "errors"
+  --json    print {"table", "rules": [...], "counts", "compile"} instead of a
+            table; each rule carries "valid" and, when invalid, its "errors";
+            "compile" is the compile step's verdict ("status": compiled,
+            not-compiled, unreadable or unknown)
 
 Examples:
-  ses-bouncer rules list --table ses-bouncer-rules
+  ses-bouncer rules list --table ses-bouncer-rules --state-table ses-bouncer-state
   ses-bouncer rules list --json --table ses-bouncer-rules`,
     flags: { json: { type: 'boolean' } },
     positionals: { min: 0, max: 0 },
@@ -34,6 +42,7 @@ Examples:
   async run(ctx) {
     const table = ctx.rulesTable();
     const items = inEvaluationOrder(await table.scan());
+    const verdict = await readCompileVerdict(ctx, table.tableName);
     const out = ctx.io.stdout;
     const counts = { enabled: 0, disabled: 0, invalid: 0 };
     const listed = items.map((item) => {
@@ -53,11 +62,12 @@ Examples:
           ? { ruleId: entry.ruleId, valid: true, enabled: entry.enabled, priority: entry.priority, action: entry.action, bounce: entry.bounce, recipients: item.recipients, description: entry.rule.description }
           : { ruleId: entry.ruleId, valid: false, errors: entry.errors, item },
       );
-      println(out, JSON.stringify({ table: table.tableName, rules, counts: { total: items.length, ...counts } }, null, 2));
+      println(out, JSON.stringify({ table: table.tableName, rules, counts: { total: items.length, ...counts }, compile: verdict }, null, 2));
       return 0;
     }
     if (items.length === 0) {
       println(out, `no rules in table ${table.tableName}`);
+      for (const line of verdictLines(verdict)) println(out, line);
       return 0;
     }
     const rows = listed.map((entry) => {
@@ -72,6 +82,7 @@ Examples:
     for (const line of renderTable(['RULE ID', 'ENABLED', 'PRIORITY', 'ACTION', 'BOUNCE', 'RECIPIENTS', 'DESCRIPTION'], rows)) println(out, line);
     println(out);
     println(out, `${items.length} rules in ${table.tableName}: ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.invalid} invalid`);
+    for (const line of verdictLines(verdict)) println(out, line);
     return 0;
   },
 };
