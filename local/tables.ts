@@ -1,13 +1,15 @@
 /**
  * Creates the two tables local mode needs, with the same key schema as the
- * CDK stack (lambda/config/tables.ts): rules keyed by `ruleId`, state keyed by
- * `pk` with TTL on `expiresAt`. Idempotent, so a persistent `--data-dir`
- * keeps its tables and rules across restarts.
+ * CDK stack (lambda/config/tables.ts): rules keyed by `ruleId` with a
+ * keys-only stream (the compile step's trigger), state keyed by `pk` with TTL
+ * on `expiresAt`. Idempotent, so a persistent `--data-dir` keeps its tables
+ * and rules across restarts.
  */
 import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceNotFoundException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
   type DynamoDBClient,
@@ -39,16 +41,32 @@ async function exists(client: DynamoDBClient, table: string): Promise<boolean> {
   }
 }
 
-async function createKeyedTable(client: DynamoDBClient, table: string, partitionKey: string): Promise<void> {
+/** The stream the stack gives the rules table: keys only, the compile step reads the table itself. */
+const RULES_STREAM = { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } as const;
+
+async function createRulesTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: table,
-      KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: RULES_PARTITION_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: RULES_PARTITION_KEY, AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: RULES_STREAM,
     }),
   );
   await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: table });
+}
+
+/**
+ * The ARN of the rules table's stream, turning the stream on first when the
+ * table has none (a `--data-dir` from before the compile step).
+ */
+export async function rulesStreamArn(client: DynamoDBClient, table: string): Promise<string> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+  if (Table?.StreamSpecification?.StreamEnabled && Table.LatestStreamArn) return Table.LatestStreamArn;
+  const { TableDescription } = await client.send(new UpdateTableCommand({ TableName: table, StreamSpecification: RULES_STREAM }));
+  if (!TableDescription?.LatestStreamArn) throw new Error(`DynamoDB Local gave table ${table} no stream`);
+  return TableDescription.LatestStreamArn;
 }
 
 /**
@@ -88,7 +106,7 @@ export async function createStateTable(client: DynamoDBClient, table: string): P
 export async function ensureLocalTables(client: DynamoDBClient, names: LocalTableNames = LOCAL_TABLE_NAMES): Promise<string[]> {
   const created: string[] = [];
   if (!(await exists(client, names.rules))) {
-    await createKeyedTable(client, names.rules, RULES_PARTITION_KEY);
+    await createRulesTable(client, names.rules);
     created.push(names.rules);
   }
   if (!(await exists(client, names.state))) {

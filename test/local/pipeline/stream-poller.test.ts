@@ -1,0 +1,135 @@
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/dynamodb/dynamodb-local';
+import { startStreamPoller, type StreamPoller } from '../../../local/pipeline/stream-poller';
+import { ensureLocalTables, rulesStreamArn } from '../../../local/tables';
+import { dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
+
+/** Resolves when `check` returns true, polling; fails after `ms`. */
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('local/pipeline/stream-poller', () => {
+  let client: DynamoDBClient;
+  let streams: DynamoDBStreamsClient;
+  const pollers: StreamPoller[] = [];
+  beforeAll(() => {
+    client = localDynamoDbClient();
+    streams = new DynamoDBStreamsClient({ endpoint: dynamoDbEndpoint(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  });
+  afterEach(async () => {
+    for (const p of pollers.splice(0)) await p.stop();
+  });
+  afterAll(() => {
+    client.destroy();
+    streams.destroy();
+  });
+
+  /** A fresh rules table with its stream, as local mode creates it. */
+  async function rulesTable(): Promise<{ table: string; streamArn: string }> {
+    const table = uniqueTableName('stream-rules');
+    await ensureLocalTables(client, { rules: table, state: uniqueTableName('stream-state') });
+    return { table, streamArn: await rulesStreamArn(client, table) };
+  }
+  const put = (table: string, ruleId: string, action = 'bounce') =>
+    client.send(new PutItemCommand({ TableName: table, Item: { ruleId: { S: ruleId }, recipients: { L: [{ S: 'a@example.com' }] }, action: { S: action } } }));
+
+  describe('startStreamPoller', () => {
+    it('hands a burst of edits over as one Lambda-shaped batch once the window has passed, and nothing from before its start', async () => {
+      const { table, streamArn } = await rulesTable();
+      await put(table, 'before-start');
+      const events: DynamoDBStreamEvent[] = [];
+      pollers.push(await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 600, pollIntervalMs: 50, handle: async (e) => void events.push(e) }));
+      await put(table, 'one');
+      await put(table, 'two');
+      await put(table, 'one', 'allow');
+      await client.send(new DeleteItemCommand({ TableName: table, Key: { ruleId: { S: 'two' } } }));
+      await until('a batch', () => events.length > 0);
+      await new Promise((r) => setTimeout(r, 800));
+      expect(events).toHaveLength(1);
+      const records = events[0].Records;
+      expect(records.map((r) => [r.eventName, r.dynamodb?.Keys?.ruleId])).toEqual([
+        ['INSERT', { S: 'one' }],
+        ['INSERT', { S: 'two' }],
+        ['MODIFY', { S: 'one' }],
+        ['REMOVE', { S: 'two' }],
+      ]);
+      for (const r of records) {
+        expect(r).toMatchObject({ eventSource: 'aws:dynamodb', eventSourceARN: streamArn, dynamodb: { StreamViewType: 'KEYS_ONLY' } });
+        // Lambda gives epoch seconds, not a Date.
+        expect(Math.abs((r.dynamodb!.ApproximateCreationDateTime as number) - Date.now() / 1000)).toBeLessThan(60);
+      }
+    });
+
+    it('sends a full batch at once, without waiting for the window', async () => {
+      const { table, streamArn } = await rulesTable();
+      const sizes: number[] = [];
+      const started = Date.now();
+      let firstAt = 0;
+      pollers.push(
+        await startStreamPoller({
+          client: streams,
+          streamArn,
+          batchSize: 3,
+          batchingWindowMs: 60_000,
+          pollIntervalMs: 50,
+          handle: async (e) => {
+            firstAt ||= Date.now();
+            sizes.push(e.Records.length);
+          },
+        }),
+      );
+      for (const id of ['a', 'b', 'c', 'd']) await put(table, id);
+      await until('a full batch', () => sizes.length > 0);
+      expect(sizes).toEqual([3]);
+      expect(firstAt - started).toBeLessThan(10_000);
+    });
+
+    it('retries a failing batch, then reports it failed and goes on with the next', async () => {
+      const { table, streamArn } = await rulesTable();
+      const calls: string[] = [];
+      const failed: number[] = [];
+      pollers.push(
+        await startStreamPoller({
+          client: streams,
+          streamArn,
+          batchingWindowMs: 100,
+          pollIntervalMs: 50,
+          retryAttempts: 2,
+          handle: async (e) => {
+            const id = e.Records[0].dynamodb?.Keys?.ruleId?.S ?? '?';
+            calls.push(id);
+            if (id === 'poison') throw new Error('compile failed');
+          },
+          onBatchFailed: (_error, records) => failed.push(records),
+        }),
+      );
+      await put(table, 'poison');
+      await until('the failure report', () => failed.length > 0);
+      await put(table, 'fine');
+      await until('the next batch', () => calls.includes('fine'));
+      expect(calls).toEqual(['poison', 'poison', 'poison', 'fine']);
+      expect(failed).toEqual([1]);
+    });
+
+    it('stops cleanly: no call after stop, and no timer left behind', async () => {
+      const { table, streamArn } = await rulesTable();
+      let calls = 0;
+      const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const poller = await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 5_000, pollIntervalMs: 50, handle: async () => void calls++ });
+      await put(table, 'pending-at-stop');
+      await new Promise((r) => setTimeout(r, 300));
+      await poller.stop();
+      await poller.stop();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(calls).toBe(0);
+      expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
+    });
+  });
+});
