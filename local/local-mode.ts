@@ -3,18 +3,21 @@
  * the SES stand-in and an SMTP receiver, running the same use cases and
  * adapters as the Lambda functions, pointed at local endpoints. Only SES's
  * own parts are stood in for: receiving (SMTP, the event, the S3 action),
- * SQS (an in-memory queue and a worker) and SendBounce (the stand-in, which
- * writes each DSN to the outbox).
+ * SQS (an in-memory queue and a worker), SendBounce (the stand-in, which
+ * writes each DSN to the outbox) and the rules table's event source mapping
+ * (a stream poller feeding the compile step's own handler, issue 13).
  */
 import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { buildCompileDeps, createCompileHandler, type CompileHandlerResult } from '../lambda/app/compile-wiring';
 import { createClients, type Clients } from '../lambda/commons/clients';
 import { printable } from '../lambda/commons/printable';
 import { DynamoDbMessageLedger } from '../lambda/adapters/dynamodb/message-ledger';
 import { MemoryBounceQueue } from '../lambda/adapters/memory/bounce-queue';
 import { buildSendDeps, createSendHandler } from '../lambda/app/send-wiring';
 import { loadConfig, type Config, type ConfigEnv } from '../lambda/config/config';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb/dynamodb-local';
 import { startSesStandIn } from './ses-stand-in';
 import type { SesStandIn } from './ses-stand-in/types';
 import { splitHeaderBlock } from '../lambda/mail/header-block';
@@ -26,9 +29,10 @@ import { createS3ActionClient, startLocalS3Server, storeFileLikeS3Action, type L
 import { loadRuleItems, seedRulesIfEmpty } from './seed-rules';
 import { recipientMatcher, startSmtpReceiver, type ReceivedMail, type SmtpReceiver } from './smtp/smtp-receiver';
 import { createReceiveInvoker } from './pipeline/receive-invoker';
-import { receiveLines, sendLine } from './pipeline/report';
+import { compileLine, receiveLines, sendLine } from './pipeline/report';
+import { startStreamPoller } from './pipeline/stream-poller';
 import { startSendWorker, type SendWorker } from './pipeline/send-worker';
-import { ensureLocalTables, LOCAL_TABLE_NAMES, type LocalTableNames } from './tables';
+import { ensureLocalTables, LOCAL_TABLE_NAMES, rulesStreamArn, type LocalTableNames } from './tables';
 
 export interface LocalModeOptions {
   /** @default 2525 */
@@ -45,6 +49,12 @@ export interface LocalModeOptions {
   /** Default verdicts of every received message. */
   readonly verdicts?: VerdictOverrides;
   readonly cacheSeconds: number;
+  /**
+   * How long the stream poller gathers rule edits before it compiles them,
+   * like the stack's event source mapping window (15 s there, short here).
+   * @default 250
+   */
+  readonly compileWindowMs?: number;
   /** Concurrent send handlers. @default 2 */
   readonly sendConcurrency?: number;
   /**
@@ -72,6 +82,8 @@ export interface LocalMode {
   readonly dynamodb: { readonly endpoint: string; readonly pid: number };
   readonly tables: LocalTableNames;
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string };
+  /** Where the compile step puts the rules snapshots (on the same local S3). */
+  readonly snapshots: { readonly bucket: string; readonly prefix: string };
   readonly sesEndpoint: string;
   readonly outboxDir: string;
   /** Rules written to an empty table at start (0 when it had rules). */
@@ -83,12 +95,15 @@ export interface LocalMode {
    * Throws ValidationError for a malformed simulate header, as SMTP then refuses it.
    */
   receive(mail: ReceivedMail): Promise<{ messageId: string }>;
+  /** Resolves once every rule edit seen so far on the stream has been compiled. */
+  compiled(): Promise<void>;
   /** Stops everything started, in reverse order; safe to call twice. */
   stop(): Promise<void>;
 }
 
 export const LOCAL_BUCKET = 'ses-bouncer-local-mail';
 export const LOCAL_PREFIX = 'inbound/';
+export const LOCAL_SNAPSHOT_BUCKET = 'ses-bouncer-local-rules';
 
 /** Runs at most `limit` tasks at once, the rest in arrival order. */
 export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -156,7 +171,11 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
     if (options.dataDir) for (const sub of ['dynamodb', 's3']) await mkdir(join(options.dataDir, sub), { recursive: true });
     const db: DynamoDbLocal = await startDynamoDbLocal({ dataDir: options.dataDir ? join(options.dataDir, 'dynamodb') : undefined });
     stops.push(() => db.stop());
-    const s3: LocalS3Server = await startLocalS3Server({ bucket: LOCAL_BUCKET, directory: options.dataDir ? join(options.dataDir, 's3') : undefined });
+    const s3: LocalS3Server = await startLocalS3Server({
+      bucket: LOCAL_BUCKET,
+      moreBuckets: [LOCAL_SNAPSHOT_BUCKET],
+      directory: options.dataDir ? join(options.dataDir, 's3') : undefined,
+    });
     stops.push(() => s3.stop());
     // Calls are kept for nobody to read in local mode: a bounded tail, for debugging.
     const standIn: SesStandIn = await startSesStandIn({ outboxDir: options.outboxDir, maxCallsKept: 100 });
@@ -173,6 +192,8 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       BOUNCE_QUEUE_URL: 'local://queue',
       MAIL_BUCKET: LOCAL_BUCKET,
       MAIL_PREFIX: LOCAL_PREFIX,
+      // Receive reads the rules pointer and the compiled snapshot, as on AWS.
+      RULES_SNAPSHOT_BUCKET: LOCAL_SNAPSHOT_BUCKET,
       RULES_CACHE_SECONDS: String(options.cacheSeconds),
       DYNAMODB_ENDPOINT: db.endpoint,
       S3_ENDPOINT: s3.endpoint,
@@ -190,6 +211,25 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
 
     await ensureLocalTables(clients.dynamodb, LOCAL_TABLE_NAMES);
     const seeded = await seedRulesIfEmpty(clients.dynamodb, config.rulesTable, loadRuleItems(options.rulesPath));
+
+    // The compile function as the stack runs it: its own handler, fed by the rules table's stream.
+    const compile = createCompileHandler(buildCompileDeps(config, clients));
+    const printCompile = (result: CompileHandlerResult, records: number) => options.print(compileLine({ records, ...result }));
+    // Once at start, like the stack's scheduled compile: the seeded rules, or a --data-dir's, get a snapshot.
+    printCompile(await compile({ Records: [] }), 0);
+    const streams = new DynamoDBStreamsClient({ endpoint: db.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    stops.push(async () => streams.destroy());
+    const poller = await startStreamPoller({
+      client: streams,
+      streamArn: await rulesStreamArn(clients.dynamodb, config.rulesTable),
+      handle: compile,
+      batchingWindowMs: options.compileWindowMs ?? 250,
+      onHandled: (result, records) => printCompile(result as CompileHandlerResult, records),
+      onBatchFailed: (error, records) =>
+        options.print(printable(`rules   compile of ${records} changes failed after its retries (decisions keep the previous snapshot): ${error instanceof Error ? error.message : String(error)}`)),
+      onError: (error) => options.print(printable(`rules   reading the rules stream failed: ${error instanceof Error ? error.message : String(error)}`)),
+    });
+    stops.push(() => poller.stop());
 
     const queue = new MemoryBounceQueue();
     const ledger = new DynamoDbMessageLedger({ client: clients.dynamodb, tableName: config.stateTable });
@@ -279,11 +319,13 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       dynamodb: { endpoint: db.endpoint, pid: db.pid },
       tables: LOCAL_TABLE_NAMES,
       s3: { endpoint: s3.endpoint, bucket: LOCAL_BUCKET, prefix: LOCAL_PREFIX },
+      snapshots: { bucket: LOCAL_SNAPSHOT_BUCKET, prefix: config.rulesSnapshotPrefix },
       sesEndpoint: standIn.endpoint,
       outboxDir: options.outboxDir,
       seeded,
       config,
       receive: onMessage,
+      compiled: () => poller.idle(),
       stop,
     };
   } catch (error) {

@@ -28,7 +28,8 @@ export function createReceiveInvoker(
 ): (event: unknown, messageId: string) => Promise<ReceiveInvocation> {
   const results = new Map<string, readonly RecipientDecision[]>();
   const handler = createReceiveHandler(
-    // Rules edited by hand while local mode runs apply to the next message after the cache time: no background refresh.
+    // Rules edited while local mode runs are compiled from the stream; the next message after the
+    // cache time reads the new pointer and snapshot, as on AWS.
     { ...buildReceiveDeps(config, clients), queue },
     { onResult: (messageId, result) => results.set(messageId, result.decisions) },
   );

@@ -61,3 +61,14 @@ export function sendLine(input: { readonly messageId: string; readonly audit?: A
   return printable(parts.join(' '));
 }
 
+
+/**
+ * The line for one compile of the rules table: how many rules the receive
+ * side now uses, how many items were skipped as invalid, how many stream
+ * records started it (0: the compile at start) and the snapshot version.
+ */
+export function compileLine(input: { readonly records: number; readonly version: string; readonly rules: number; readonly invalid: number; readonly published: boolean }): string {
+  const cause = input.records === 0 ? 'at start' : `after ${input.records} ${input.records === 1 ? 'change' : 'changes'}`;
+  const outcome = input.published ? `snapshot ${input.version}` : `snapshot ${input.version} superseded by a later compile`;
+  return printable(`rules   compiled ${cause}: ${input.rules} ${input.rules === 1 ? 'rule' : 'rules'} in use, ${input.invalid} invalid skipped; ${outcome}`);
+}

@@ -42,6 +42,8 @@ export interface LocalS3Server {
 export interface LocalS3ServerOptions {
   /** A bucket to create at start. @default none */
   readonly bucket?: string;
+  /** More buckets to create at start (local mode's rule snapshots). @default none */
+  readonly moreBuckets?: readonly string[];
   /** 0 picks a free port. @default 0 */
   readonly port?: number;
   /** Keep objects here. @default a temp directory removed on stop */
@@ -58,7 +60,7 @@ export async function startLocalS3Server(options: LocalS3ServerOptions): Promise
     port: options.port ?? 0,
     silent: true,
     directory,
-    ...(options.bucket ? { configureBuckets: [{ name: options.bucket }] } : {}),
+    configureBuckets: [...(options.bucket ? [options.bucket] : []), ...(options.moreBuckets ?? [])].map((name) => ({ name })),
   });
   const address = await server.run();
   return {

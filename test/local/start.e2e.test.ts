@@ -92,7 +92,9 @@ describe('local mode (npm start)', () => {
   it('prints the SMTP address, the DynamoDB endpoint, the table names, S3 and the outbox at start', () => {
     expect(output).toContain(`SMTP          127.0.0.1:${smtpPort}`);
     expect(output).toMatch(/tables\s+rules: ses-bouncer-rules\s+state: ses-bouncer-state/);
-    expect(output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+\s+bucket ses-bouncer-local-mail/);
+    expect(output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+\s+bucket ses-bouncer-local-mail.*rule snapshots in ses-bouncer-local-rules/);
+    // Issue 13: the seeded rules are compiled once at start; receive reads that snapshot.
+    expect(output).toMatch(/^\S+ rules {3}compiled at start: \d+ rules in use, 0 invalid skipped; snapshot \S+$/m);
     expect(output).toContain(`outbox        ${outbox}`);
     expect(output).toContain(`  export SES_BOUNCER_DDB=${dynamoEndpoint} SES_BOUNCER_RULES_TABLE=ses-bouncer-rules SES_BOUNCER_STATE_TABLE=ses-bouncer-state\n`);
     expect(output).toContain('aws dynamodb put-item --region us-east-1 --endpoint-url "$SES_BOUNCER_DDB" --table-name ses-bouncer-rules');
@@ -155,10 +157,14 @@ describe('local mode (npm start)', () => {
     // AWS CLI line differs only in the tool and is checked in the start-up output above).
     const script = [printed(/^\s+export SES_BOUNCER_DDB=/), printed(/npx ses-bouncer rules put - /)].join('\n');
     const env = { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`, AWS_PROFILE: '', AWS_ACCESS_KEY_ID: '', AWS_REGION: '' };
+    const seen = output.length;
     const pasted = spawnSync('bash', ['-c', script], { cwd: root, env, encoding: 'utf8', timeout: 60_000 });
     expect(pasted.stderr).toBe('');
     expect(pasted.status).toBe(0);
-    // Past the 1-second rules cache.
+    // Issue 13: the edit reaches the compile step through the table's stream...
+    const compiled = await until('the compile of the edit', () => output.slice(seen).split('\n').find((l) => l.includes(' rules   compiled after')), 15_000);
+    expect(compiled).toMatch(/^\S+ rules {3}compiled after 1 change: \d+ rules in use, 0 invalid skipped; snapshot \S+$/);
+    // ...and receive reads the new pointer past the 1-second rules cache.
     await new Promise((r) => setTimeout(r, 1500));
 
     const messageId = await send('former@example.com', 'E2E after the edit');
