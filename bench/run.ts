@@ -4,7 +4,7 @@
  * and bench/results/latest.md. Not part of `npm test`.
  *
  * Figures: cold-start, decision-cost, rule-scale, big-mail, rate-gate-pace,
- * dynamodb-cost (BENCHMARKS.md explains each).
+ * dynamodb-cost, edit-to-effect (BENCHMARKS.md explains each).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -13,6 +13,7 @@ import { bigMail } from './big-mail';
 import { coldStart } from './cold-start';
 import { decisionCost } from './decision-cost';
 import { dynamoDbCost } from './dynamodb-cost';
+import { editToEffect } from './edit-to-effect';
 import { benchEnvironment } from './lib/local-services';
 import { renderMarkdown, type MachineInfo } from './lib/report';
 import type { Benchmark, FigureResult } from './lib/result';
@@ -26,6 +27,7 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ['big-mail', bigMail],
   ['rate-gate-pace', rateGatePace],
   ['dynamodb-cost', dynamoDbCost],
+  ['edit-to-effect', editToEffect],
 ];
 
 function machine(): MachineInfo {
