@@ -20,7 +20,11 @@ export interface Recorded {
   readonly lines: { level: string; message: string; extra?: Record<string, unknown> }[];
   readonly metrics: { name: string; value: number }[];
   readonly logger: { info(m: string, e?: Record<string, unknown>): void; warn(m: string, e?: Record<string, unknown>): void; error(m: string, e?: Record<string, unknown>): void };
-  readonly sink: { addMetric(name: string, unit: string, value: number): void };
+  /** Fits the rule sources' and the receive use case's metrics ports. */
+  readonly sink: {
+    addMetric(name: string, unit: string, value: number): void;
+    singleMetric(): { addDimension(name: string, value: string): void; addMetric(name: string, unit: string, value: number): void };
+  };
   count(name: string): number;
 }
 
@@ -35,7 +39,10 @@ export function recorder(): Recorded {
       warn: (message, extra) => lines.push({ level: 'warn', message, extra }),
       error: (message, extra) => lines.push({ level: 'error', message, extra }),
     },
-    sink: { addMetric: (name, _unit, value) => metrics.push({ name, value }) },
+    sink: {
+      addMetric: (name, _unit, value) => metrics.push({ name, value }),
+      singleMetric: () => ({ addDimension() {}, addMetric: (name, _unit, value) => metrics.push({ name, value }) }),
+    },
     count: (name) => metrics.filter((m) => m.name === name).reduce((a, m) => a + m.value, 0),
   };
 }
