@@ -23,6 +23,8 @@ export {
   parseRule,
   type HeaderCondition,
   type Rule,
+  type RuleAction,
+  type RuleMode,
   type RuleIssue,
   type RuleParseResult,
 } from './rule-schema';

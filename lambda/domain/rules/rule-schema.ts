@@ -66,10 +66,25 @@ export interface Rule {
   readonly attachmentNames?: readonly Glob[];
   readonly attachmentTypes?: readonly Glob[];
   readonly verdicts?: Readonly<Partial<Record<VerdictName, readonly VerdictStatus[]>>>;
-  readonly action: 'bounce' | 'allow';
+  /**
+   * `drop` rejects the recipient without a DSN (no SendBounce, ever): spam
+   * traps, aliases retired for abuse, wherever any DSN would be backscatter.
+   */
+  readonly action: RuleAction;
+  /**
+   * `shadow`: the rule is evaluated, and a match is recorded as what it would
+   * have done, but it decides nothing (evaluation goes on as if it had not
+   * matched). Only bounce and drop rules may be shadow rules. @default 'enforce'
+   */
+  readonly mode: RuleMode;
   /** Present exactly when `action` is `bounce`. */
   readonly bounce?: BounceSpec;
 }
+
+/** What a rule does to the recipients it matches. */
+export type RuleAction = 'bounce' | 'allow' | 'drop';
+/** Whether a rule decides (`enforce`) or only records what it would have done (`shadow`). */
+export type RuleMode = 'enforce' | 'shadow';
 
 /** One problem with one item: which rule, which field (dotted path), why. */
 export interface RuleIssue {
@@ -649,6 +664,7 @@ function parseItem(item: unknown): RuleParseResult {
     attachmentTypes: d.attachmentTypes,
     verdicts: d.verdicts,
     action: d.action,
+    mode: 'enforce',
     bounce,
   };
   return { ok: true, rule, warnings };
