@@ -220,6 +220,13 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       // Message claims and sender budgets only: never the rate gate.
       conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.budget),
     }),
+    // A message's further rules in the rule index: small `match#` items written in one batch after the claim.
+    new iam.PolicyStatement({
+      sid: 'IndexRuleMatches',
+      actions: ['dynamodb:BatchWriteItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.match),
+    }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
       actions: ['s3:GetObject'],
