@@ -4,7 +4,7 @@
  * and bench/results/latest.md. Not part of `npm test`.
  *
  * Figures: cold-start, decision-cost, rule-scale, big-mail, rate-gate-pace,
- * dynamodb-cost (BENCHMARKS.md explains each).
+ * dynamodb-cost, rule-report (BENCHMARKS.md explains each).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,6 +17,7 @@ import { benchEnvironment } from './lib/local-services';
 import { renderMarkdown, type MachineInfo } from './lib/report';
 import type { Benchmark, FigureResult } from './lib/result';
 import { rateGatePace } from './rate-gate-pace';
+import { ruleReport } from './rule-report';
 import { ruleScale } from './rule-scale';
 
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
@@ -26,6 +27,7 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ['big-mail', bigMail],
   ['rate-gate-pace', rateGatePace],
   ['dynamodb-cost', dynamoDbCost],
+  ['rule-report', ruleReport],
 ];
 
 function machine(): MachineInfo {
