@@ -1,7 +1,6 @@
 import type { MessageFacts } from '../../../../lambda/domain/model';
 import { messageFacts } from '../../../support/facts';
 import { compileRules } from '../../../../lambda/domain/rules/compile';
-import { shadowAll } from '../../../../lambda/domain/rules/shadow';
 import { MAX_SHADOW_MATCHES } from '../../../../lambda/domain/model';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -249,32 +248,6 @@ describe('compile', () => {
     it('needs what a rule behind an unconditional shadow rule needs: evaluation goes on past it', () => {
       const rules = compileRules([shadow('plain', { priority: 1 }), bounce({ ruleId: 'on-size', priority: 2, maxSizeBytes: 10 })]).rules;
       expect(rules.needsFor(['alice@example.com'])).toEqual({ headers: false, size: true, body: false });
-    });
-  });
-
-  describe('shadowAll (the stack-wide switch)', () => {
-    it('turns bounces and drops into the default with the decision as a stack-wide shadow match, after the shadow rules', () => {
-      const recipients = ['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@example.com'];
-      const items = [
-        bounce({ ruleId: 'try', mode: 'shadow', priority: 1 }),
-        bounce({ ruleId: 'real', priority: 2 }),
-        { ruleId: 'trap', recipients: ['bob@example.com'], action: 'drop' },
-        { ruleId: 'keep', recipients: ['carol@example.com'], action: 'allow' },
-      ];
-      expect(shadowAll(decide(items, facts({ recipients })))).toEqual([
-        {
-          recipient: 'alice@example.com',
-          action: 'default',
-          defaultAction: 'deliver',
-          shadow: [
-            { ruleId: 'try', action: 'bounce' },
-            { ruleId: 'real', action: 'bounce', stackWide: true },
-          ],
-        },
-        { recipient: 'bob@example.com', action: 'default', defaultAction: 'deliver', shadow: [{ ruleId: 'trap', action: 'drop', stackWide: true }] },
-        { recipient: 'carol@example.com', action: 'allow', ruleId: 'keep' },
-        { recipient: 'dave@example.com', action: 'default', defaultAction: 'deliver' },
-      ]);
     });
   });
 
