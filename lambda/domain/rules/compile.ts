@@ -7,7 +7,7 @@
  * wildcards in a list checked one by one. A recipient's candidates are merged
  * back into (priority, ruleId) order before evaluation.
  */
-import { NO_NEEDS, type MessageFacts, type MessageNeeds, type RecipientDecision } from '../model';
+import { MAX_SHADOW_MATCHES, NO_NEEDS, type MessageFacts, type MessageNeeds, type RecipientDecision, type ShadowMatch } from '../model';
 import { FALSE, MessageView, TRUE, UNKNOWN, conditionsHold } from './conditions';
 import type { CompiledRules } from './index';
 import { matchesAddress, parseAddress, type AddressPattern, type ParsedAddress } from './pattern';
@@ -78,6 +78,9 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   if (list) list.push(value);
   else map.set(key, [value]);
 }
+
+/** The decision with the shadow matches recorded before it, if any (no allocation when there are none). */
+const withShadow = <D extends RecipientDecision>(d: D, shadow: readonly ShadowMatch[] | undefined): D => (shadow ? { ...d, shadow } : d);
 
 /** Rules ordered by (priority, ruleId), ruleIds compared by code unit so order never depends on locale. */
 const byPriorityThenId = (a: Rule, b: Rule): number =>
@@ -160,7 +163,8 @@ class RuleIndex implements CompiledRules {
         headers ||= n.headers;
         size ||= n.size;
         body ||= n.body;
-        if (this.unconditional[ordinal]) break;
+        // A shadow rule decides nothing: evaluation, and so what it needs, goes on past it.
+        if (this.unconditional[ordinal] && this.rules[ordinal].mode === 'enforce') break;
       }
     }
     return headers || size || body ? { headers, size, body } : NO_NEEDS;
@@ -173,6 +177,8 @@ class RuleIndex implements CompiledRules {
   }
 
   private decide(recipient: string, view: MessageView, t: number): RecipientDecision {
+    // Shadow rules that matched before the deciding rule, in evaluation order; later ones could never have decided.
+    let shadow: ShadowMatch[] | undefined;
     for (const ordinal of this.candidates(parseAddress(recipient))) {
       const rule = this.rules[ordinal];
       if (rule.activeFrom !== undefined && t < rule.activeFrom) continue;
@@ -182,22 +188,31 @@ class RuleIndex implements CompiledRules {
       if (truth === UNKNOWN) {
         // An allow rule that might have matched protects the recipient from
         // every later rule: stop with the default rather than risk a bounce.
-        // A bounce rule that might have matched is passed over: whatever
-        // decides later, the outcome is no worse than with complete data.
+        // A bounce or drop rule that might have matched is passed over:
+        // whatever decides later, the outcome is no worse than with complete
+        // data. A shadow rule that might have matched is not recorded: a
+        // shadow match reports what the rule WOULD have done, and unknown is no match.
         if (rule.action === 'allow') break;
         continue;
       }
       if (truth === TRUE) {
-        if (rule.action === 'allow') return { recipient, action: 'allow', ruleId: rule.ruleId };
+        if (rule.mode === 'shadow') {
+          // Changes nothing: recorded, then evaluation goes on as if it had not matched.
+          if ((shadow ??= []).length < MAX_SHADOW_MATCHES) shadow.push({ ruleId: rule.ruleId, action: rule.action as ShadowMatch['action'] });
+          continue;
+        }
+        if (rule.action === 'allow') return withShadow({ recipient, action: 'allow', ruleId: rule.ruleId }, shadow);
+        // A drop is a rejection too: held like a bounce while an invalid item could cover the recipient.
         const heldBy = this.heldBy(recipient);
-        if (heldBy !== undefined) return { recipient, action: 'default', defaultAction: 'deliver', heldBy };
-        return { recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! };
+        if (heldBy !== undefined) return withShadow({ recipient, action: 'default', defaultAction: 'deliver', heldBy }, shadow);
+        if (rule.action === 'drop') return withShadow({ recipient, action: 'drop', ruleId: rule.ruleId }, shadow);
+        return withShadow({ recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! }, shadow);
       }
     }
-    return { recipient, action: 'default', defaultAction: 'deliver' };
+    return withShadow({ recipient, action: 'default', defaultAction: 'deliver' }, shadow);
   }
 
-  /** The invalid item that could cover this recipient, if any: its bounce is held. Only asked for bounces. */
+  /** The invalid item that could cover this recipient, if any: its bounce (or drop) is held. Only asked for bounces and drops. */
   private heldBy(recipient: string): string | undefined {
     if (this.holdsAll !== undefined) return this.holdsAll;
     if (this.holds.length === 0) return undefined;
