@@ -4,7 +4,7 @@
  * and bench/results/latest.md. Not part of `npm test`.
  *
  * Figures: cold-start, decision-cost, rule-scale, big-mail, rate-gate-pace,
- * dynamodb-cost, edit-to-effect (BENCHMARKS.md explains each).
+ * dynamodb-cost, edit-to-effect, rule-report (BENCHMARKS.md explains each).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -18,6 +18,7 @@ import { benchEnvironment } from './lib/local-services';
 import { renderMarkdown, type MachineInfo } from './lib/report';
 import type { Benchmark, FigureResult } from './lib/result';
 import { rateGatePace } from './rate-gate-pace';
+import { ruleReport } from './rule-report';
 import { ruleScale } from './rule-scale';
 
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
@@ -28,6 +29,7 @@ const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ['rate-gate-pace', rateGatePace],
   ['dynamodb-cost', dynamoDbCost],
   ['edit-to-effect', editToEffect],
+  ['rule-report', ruleReport],
 ];
 
 function machine(): MachineInfo {

@@ -25,7 +25,7 @@ import { MalformedMailError } from '../lambda/commons/errors';
 import { buildBounceRequest, InvalidBounceRequestError } from '../lambda/domain/bounce/build-request';
 import { parseSesEvent } from '../lambda/domain/event/ses-event';
 import { checkSender } from '../lambda/domain/guard';
-import type { AttachmentFacts, BounceSpec, GuardPolicy, GuardVerdict, Verdicts } from '../lambda/domain/model';
+import type { AttachmentFacts, BounceSpec, GuardPolicy, GuardVerdict, ShadowMatch, Verdicts } from '../lambda/domain/model';
 import type { CompiledRules } from '../lambda/domain/rules';
 import type { HeaderBlock, MailStore } from '../lambda/ports';
 import type { VerdictOverrides } from '../local/ses-event/build-event';
@@ -55,12 +55,14 @@ export interface DryRunInput {
 /** What one recipient would get. */
 export interface DryRunRecipient {
   readonly recipient: string;
-  /** `default`: no rule matched and the configured default (deliver) applies. */
-  readonly decision: 'bounce' | 'allow' | 'default';
+  /** `default`: no rule matched and the configured default (deliver) applies. `drop`: rejected without a DSN. */
+  readonly decision: 'bounce' | 'allow' | 'drop' | 'default';
   readonly ruleId: string | null;
-  /** For `default`: the invalid rule item that held a bounce a valid rule asked for. */
+  /** For `default`: the invalid rule item that held a bounce (or drop) a valid rule asked for. */
   readonly heldBy?: string;
   readonly bounce?: BounceSpec;
+  /** Shadow rules that matched before the deciding rule: what they would have done. */
+  readonly shadow?: readonly ShadowMatch[];
 }
 
 export interface DryRunResult {
@@ -164,6 +166,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     ruleId: d.action === 'default' ? null : d.ruleId,
     ...(d.action === 'default' && d.heldBy !== undefined ? { heldBy: d.heldBy } : {}),
     ...(d.action === 'bounce' ? { bounce: d.bounce } : {}),
+    ...(d.shadow && d.shadow.length > 0 ? { shadow: d.shadow } : {}),
   }));
 
   let sendBounceRequest: SendBounceCommandInput | null = null;

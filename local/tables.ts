@@ -20,6 +20,10 @@ import {
   STATE_OPEN_INDEX,
   STATE_OPEN_SORT_KEY,
   STATE_PARTITION_KEY,
+  STATE_RULE_ATTRIBUTE,
+  STATE_RULE_INDEX,
+  STATE_RULE_PROJECTION,
+  STATE_RULE_SORT_KEY,
   STATE_TTL_ATTRIBUTE,
 } from '../lambda/config/tables';
 
@@ -31,18 +35,29 @@ export interface LocalTableNames {
 
 export const LOCAL_TABLE_NAMES: LocalTableNames = Object.freeze({ rules: 'ses-bouncer-rules', state: 'ses-bouncer-state' });
 
-async function exists(client: DynamoDBClient, table: string): Promise<boolean> {
+/** The table's index names, or undefined when it does not exist. */
+async function describeIndexes(client: DynamoDBClient, table: string): Promise<string[] | undefined> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
-    return true;
+    const out = await client.send(new DescribeTableCommand({ TableName: table }));
+    return (out.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName ?? '');
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return false;
+    if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
   }
 }
 
 /** The stream the stack gives the rules table: keys only, the compile step reads the table itself. */
 const RULES_STREAM = { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } as const;
+
+/** The rule index as {@link createStateTable} and the stack define it. */
+const RULE_INDEX = {
+  IndexName: STATE_RULE_INDEX,
+  KeySchema: [
+    { AttributeName: STATE_RULE_ATTRIBUTE, KeyType: 'HASH' as const },
+    { AttributeName: STATE_RULE_SORT_KEY, KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...STATE_RULE_PROJECTION] },
+};
 
 async function createRulesTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
@@ -70,8 +85,9 @@ export async function rulesStreamArn(client: DynamoDBClient, table: string): Pro
 }
 
 /**
- * Creates the state table as the stack does: `pk`, and the sparse open index
- * (`openState` + `updatedAt`, all attributes projected) that the sweep queries.
+ * Creates the state table as the stack does: `pk`, the sparse open index
+ * (`openState` + `updatedAt`, all attributes projected) that the sweep queries
+ * and the rule index (`ruleKey` + `createdAt`) that `rules report` queries.
  * Does not wait; tests on DynamoDB Local use it at once.
  */
 export async function createStateTable(client: DynamoDBClient, table: string): Promise<void> {
@@ -83,6 +99,8 @@ export async function createStateTable(client: DynamoDBClient, table: string): P
         { AttributeName: STATE_PARTITION_KEY, AttributeType: 'S' },
         { AttributeName: STATE_OPEN_ATTRIBUTE, AttributeType: 'S' },
         { AttributeName: STATE_OPEN_SORT_KEY, AttributeType: 'S' },
+        { AttributeName: STATE_RULE_ATTRIBUTE, AttributeType: 'S' },
+        { AttributeName: STATE_RULE_SORT_KEY, AttributeType: 'S' },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -93,6 +111,7 @@ export async function createStateTable(client: DynamoDBClient, table: string): P
           ],
           Projection: { ProjectionType: 'ALL' },
         },
+        RULE_INDEX,
       ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
@@ -101,15 +120,29 @@ export async function createStateTable(client: DynamoDBClient, table: string): P
 
 /**
  * Creates whichever of the tables is missing and turns TTL on for the state
- * table. Returns the names it created.
+ * table. A state table kept in a `--data-dir` from before the rule index
+ * (issue 15) gets the index added. Returns the names it created.
  */
 export async function ensureLocalTables(client: DynamoDBClient, names: LocalTableNames = LOCAL_TABLE_NAMES): Promise<string[]> {
   const created: string[] = [];
-  if (!(await exists(client, names.rules))) {
+  if ((await describeIndexes(client, names.rules)) === undefined) {
     await createRulesTable(client, names.rules);
     created.push(names.rules);
   }
-  if (!(await exists(client, names.state))) {
+  const stateIndexes = await describeIndexes(client, names.state);
+  if (stateIndexes !== undefined && !stateIndexes.includes(STATE_RULE_INDEX)) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: names.state,
+        AttributeDefinitions: [
+          { AttributeName: STATE_RULE_ATTRIBUTE, AttributeType: 'S' },
+          { AttributeName: STATE_RULE_SORT_KEY, AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexUpdates: [{ Create: RULE_INDEX }],
+      }),
+    );
+  }
+  if (stateIndexes === undefined) {
     await createStateTable(client, names.state);
     await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: names.state });
     await client.send(

@@ -70,6 +70,49 @@ export function countDynamoDbRequests(client: DynamoDBClient): DynamoDbRequestCo
   };
 }
 
+/** Items DynamoDB read to answer, since the last reset. */
+export interface DynamoDbItemsRead {
+  /** Query and Scan: `ScannedCount` (what the key condition read, before any filter); GetItem: 0 or 1. */
+  readonly items: number;
+  /** Requests by operation. */
+  readonly byOperation: Readonly<Record<string, number>>;
+}
+
+export interface DynamoDbItemsReadCounter {
+  snapshot(): DynamoDbItemsRead;
+  reset(): void;
+}
+
+/**
+ * Counts the items each answer says DynamoDB read (a Query's and a Scan's
+ * `ScannedCount`, a GetItem's item), from the deserialized output of every
+ * request the client sends from now on.
+ */
+export function countDynamoDbItemsRead(client: DynamoDBClient): DynamoDbItemsReadCounter {
+  let items = 0;
+  let byOperation: Record<string, number> = {};
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = operationOf(String(context.commandName ?? 'unknown'));
+      byOperation[op] = (byOperation[op] ?? 0) + 1;
+      const result = await next(args);
+      const output = result.output as { ScannedCount?: number; Item?: unknown };
+      if (op === 'Query' || op === 'Scan') items += output.ScannedCount ?? 0;
+      else if (op === 'GetItem' && output.Item) items += 1;
+      return result;
+    },
+    // initialize: sees the answer the caller gets, once per call.
+    { step: 'initialize', priority: 'low', name: 'benchDynamoDbItemsRead' },
+  );
+  return {
+    snapshot: () => ({ items, byOperation: { ...byOperation } }),
+    reset() {
+      items = 0;
+      byOperation = {};
+    },
+  };
+}
+
 export interface S3ByteCounter {
   /** Body bytes received from the store since the last reset. */
   bytes(): number;

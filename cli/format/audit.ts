@@ -11,6 +11,8 @@ export const STATE_MEANING: Readonly<Record<BounceState, string>> = Object.freez
   FAILED: 'SendBounce refused it, or the request was invalid; not retried',
   EXPIRED: 'not sent within 24 hours of receipt (SendBounce would refuse it)',
   UNKNOWN: 'the send function stopped during SendBounce; not retried so that no sender gets two bounces',
+  SHADOW: 'only shadow rules matched; nothing was bounced or dropped (what would have happened is below)',
+  DROPPED: 'recipients were dropped without a DSN; nothing was sent',
 });
 
 /** Lines describing the record: fields, then one table row per recipient. */
@@ -35,6 +37,7 @@ export function auditLines(record: AuditRecord): string[] {
       return [d.recipient, 'bounce', d.ruleId, b.bounceType, b.status, b.action, b.diagnosticCode ?? '-', b.explanation ?? '-'];
     }
     if (d.action === 'allow') return [d.recipient, 'allow', d.ruleId, '-', '-', '-', '-', '-'];
+    if (d.action === 'drop') return [d.recipient, 'drop (no DSN)', d.ruleId, '-', '-', '-', '-', '-'];
     const held = d.heldBy === undefined ? '-' : `bounce held by invalid rule ${d.heldBy}`;
     return [d.recipient, 'default (deliver)', held, '-', '-', '-', '-', '-'];
   });

@@ -104,16 +104,48 @@ export interface BounceSpec {
   readonly explanation?: string;
 }
 
-/** The outcome for one envelope recipient. */
+/**
+ * A shadow rule that matched a recipient: what it would have done had it been
+ * enforced. Recorded, never acted on (issue 15).
+ */
+export interface ShadowMatch {
+  readonly ruleId: string;
+  readonly action: 'bounce' | 'drop';
+  /** Stack-wide shadow switch turned an enforce rule into a shadow one. */
+  readonly stackWide?: boolean;
+}
+
+/** At most this many shadow matches are recorded per recipient (priority order: the first ones). */
+export const MAX_SHADOW_MATCHES = 5;
+
+/**
+ * The outcome for one envelope recipient. Every variant may carry `shadow`:
+ * the shadow rules that matched before the rule that decided (in priority
+ * order, at most {@link MAX_SHADOW_MATCHES}); later ones could never have decided.
+ */
 export type RecipientDecision =
-  | { readonly recipient: string; readonly action: 'bounce'; readonly ruleId: string; readonly bounce: BounceSpec }
-  | { readonly recipient: string; readonly action: 'allow'; readonly ruleId: string }
+  | {
+      readonly recipient: string;
+      readonly action: 'bounce';
+      readonly ruleId: string;
+      readonly bounce: BounceSpec;
+      readonly shadow?: readonly ShadowMatch[];
+    }
+  | { readonly recipient: string; readonly action: 'allow'; readonly ruleId: string; readonly shadow?: readonly ShadowMatch[] }
+  /** Rejected without a DSN: no SendBounce, ever (spam traps, retired aliases). */
+  | { readonly recipient: string; readonly action: 'drop'; readonly ruleId: string; readonly shadow?: readonly ShadowMatch[] }
   /**
    * No rule decided: the configured default. `heldBy` names the invalid rule
-   * item that held a bounce a valid rule asked for: while an item is invalid,
-   * no recipient it could cover is bounced.
+   * item that held a bounce (or drop) a valid rule asked for: while an item is
+   * invalid, no recipient it could cover is bounced or dropped.
    */
-  | { readonly recipient: string; readonly action: 'default'; readonly defaultAction: 'deliver'; readonly heldBy?: string };
+  | {
+      readonly recipient: string;
+      readonly action: 'default';
+      readonly defaultAction: 'deliver';
+      readonly heldBy?: string;
+      readonly shadow?: readonly ShadowMatch[];
+    };
 
 /** Why the guard refused to bounce. Each skip has exactly one of these names. */
 export type GuardReason =

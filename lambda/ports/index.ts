@@ -41,17 +41,38 @@ export interface MailStore {
 export interface SenderBudget {
   /** Takes one bounce from the sender's address and domain budgets; false when either is spent. */
   consume(sender: string, now: Date): Promise<boolean>;
+  /**
+   * Whether `consume` would succeed now, spending nothing (reads only): what
+   * a shadow match records as the budget's verdict.
+   */
+  peek(sender: string, now: Date): Promise<boolean>;
 }
 
 /**
- * State of a message that had a bounce decision.
+ * State of a message that had a bounce, drop or shadow decision.
  * - PENDING: claimed; the job is (being) enqueued.
  * - SKIPPED: the guard refused; nothing is sent.
  * - SENDING: a consumer holds a rate slot and is calling SendBounce.
  * - SENT / FAILED / EXPIRED: final.
  * - UNKNOWN: the process died during SENDING; not retried (never bounce twice).
+ * - SHADOW: final; no real bounce or drop, only shadow matches (what they would have done is in `shadowVerdict`).
+ * - DROPPED: final; recipients dropped without a DSN and none bounced.
  */
-export type BounceState = 'PENDING' | 'SKIPPED' | 'SENDING' | 'SENT' | 'FAILED' | 'EXPIRED' | 'UNKNOWN';
+export type BounceState = 'PENDING' | 'SKIPPED' | 'SENDING' | 'SENT' | 'FAILED' | 'EXPIRED' | 'UNKNOWN' | 'SHADOW' | 'DROPPED';
+
+/** What the sender budget would have said for a shadow bounce, read without spending it. */
+export type ShadowBudgetVerdict = 'within' | 'spent' | 'unavailable' | 'not-checked';
+
+/** What would have happened had the shadow matches of a SHADOW message been enforced. */
+export interface ShadowVerdict {
+  /** The sender guard's verdict (as for a real bounce). */
+  readonly guard: GuardVerdict;
+  /**
+   * The sender budget's, peeked: `not-checked` when the guard already refused
+   * or only drops matched (a drop spends no budget), `unavailable` when the read failed.
+   */
+  readonly budget: ShadowBudgetVerdict;
+}
 
 /** One recipient to bounce, as carried by a job and kept in the audit item. */
 export interface BouncedRecipient {
@@ -70,7 +91,7 @@ export interface BounceJob {
   readonly recipients: readonly BouncedRecipient[];
 }
 
-/** The audit item: one per message that had any bounce decision. */
+/** The audit item: one per message that had any bounce, drop or shadow decision. */
 export interface AuditRecord {
   readonly messageId: string;
   readonly receivedAt: string;
@@ -83,6 +104,8 @@ export interface AuditRecord {
   readonly unbouncedRecipients?: number;
   readonly guard: GuardVerdict;
   readonly state: BounceState;
+  /** Present on SHADOW items: what the guard and the budget would have said. */
+  readonly shadowVerdict?: ShadowVerdict;
   readonly attempts: number;
   readonly sesBounceMessageId?: string;
   readonly lastError?: string;

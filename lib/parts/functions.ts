@@ -309,6 +309,13 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       actions: ['s3:GetObject'],
       resources: [storage.rulesSnapshotBucket.arnForObjects(`${DEFAULT_RULES_SNAPSHOT_PREFIX}*`)],
     }),
+    // A message's further rules in the rule index: small `match#` items written in one batch after the claim.
+    new iam.PolicyStatement({
+      sid: 'IndexRuleMatches',
+      actions: ['dynamodb:BatchWriteItem'],
+      resources: [storage.stateTable.tableArn],
+      conditions: leadingKeys(STATE_KEY_PREFIX.match),
+    }),
     new iam.PolicyStatement({
       sid: 'ReadMail',
       actions: ['s3:GetObject'],

@@ -11,7 +11,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IDependable } from 'constructs';
-import { RULES_PARTITION_KEY, STATE_OPEN_ATTRIBUTE, STATE_OPEN_INDEX, STATE_OPEN_SORT_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import {
+  RULES_PARTITION_KEY,
+  STATE_OPEN_ATTRIBUTE,
+  STATE_OPEN_INDEX,
+  STATE_OPEN_SORT_KEY,
+  STATE_PARTITION_KEY,
+  STATE_RULE_ATTRIBUTE,
+  STATE_RULE_INDEX,
+  STATE_RULE_PROJECTION,
+  STATE_RULE_SORT_KEY,
+  STATE_TTL_ATTRIBUTE,
+} from '../../lambda/config/tables';
 import { DEFAULT_RULES_SNAPSHOT_PREFIX } from '../../lambda/domain/rules/pointer';
 import type { ResolvedProps } from '../props';
 import { SEND_TIMEOUT } from './functions';
@@ -137,8 +148,10 @@ function createSnapshotBucket(scope: Construct, s: ResolvedProps): s3.Bucket {
 /**
  * The state table of a bouncer that does not share another's. Its sparse
  * index `open-by-age` holds only PENDING and SENDING messages, so the sweep
- * reads what is stuck and never scans the table (issue 12, defect 3). A
- * bouncer given `existingStateTable` uses the index its owner created.
+ * reads what is stuck and never scans the table (issue 12, defect 3); the
+ * sparse index `rule-by-time` holds what each rule did, day by day, for
+ * `ses-bouncer rules report` (issue 15). A bouncer given `existingStateTable`
+ * uses the indexes its owner created.
  */
 function createStateTable(scope: Construct, s: ResolvedProps, defaults: Partial<dynamodb.TableProps>): dynamodb.Table {
   const stateTable = new dynamodb.Table(scope, 'StateTable', {
@@ -152,6 +165,14 @@ function createStateTable(scope: Construct, s: ResolvedProps, defaults: Partial<
     partitionKey: { name: STATE_OPEN_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
     sortKey: { name: STATE_OPEN_SORT_KEY, type: dynamodb.AttributeType.STRING },
     projectionType: dynamodb.ProjectionType.ALL,
+  });
+  // Only what the report reads: an audit item's decisions (up to ~300 KB) stay out of the index.
+  stateTable.addGlobalSecondaryIndex({
+    indexName: STATE_RULE_INDEX,
+    partitionKey: { name: STATE_RULE_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: STATE_RULE_SORT_KEY, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...STATE_RULE_PROJECTION],
   });
   return stateTable;
 }

@@ -14,6 +14,7 @@ const COMMANDS = [
   ['rules', 'import'],
   ['rules', 'export'],
   ['rules', 'validate'],
+  ['rules', 'report'],
   ['test'],
   ['explain'],
 ];

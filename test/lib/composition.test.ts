@@ -226,6 +226,13 @@ describe('SesBouncer composition', () => {
       }
       const gate = iamStatements(template).filter((s) => s.actions.includes('dynamodb:UpdateItem'));
       expect(new Set(gate.flatMap((s) => s.resources))).toEqual(new Set([`\${${stateTables[0]}.Arn}`]));
+      // Issue 15: both receive functions index their rules' matches in the shared table's one rule index.
+      const index = iamStatements(template).filter((s) => s.actions.includes('dynamodb:BatchWriteItem'));
+      expect(index.map((s) => s.resources)).toEqual([[`\${${stateTables[0]}.Arn}`], [`\${${stateTables[0]}.Arn}`]]);
+      const indexes = Object.values(template.findResources('AWS::DynamoDB::Table'))
+        .flatMap((t) => (t.Properties.GlobalSecondaryIndexes ?? []) as { IndexName: string }[])
+        .map((i) => i.IndexName);
+      expect(indexes.filter((name) => name === 'rule-by-time')).toHaveLength(1);
       Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rate gates'));
     });
 

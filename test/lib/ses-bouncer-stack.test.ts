@@ -354,13 +354,21 @@ describe('SesBouncerStack', () => {
       const statements = functionStatements(template, 'BouncerReceiveFunction');
       const on = (prefix: string) => statements.filter((s) => s.resources.some((r) => r.startsWith(`\${${prefix}`))).flatMap((s) => s.actions);
       expect(on('BouncerRulesTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
-      expect(on('BouncerStateTable').sort()).toEqual(['dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(on('BouncerStateTable').sort()).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
       expect(on('BouncerBounceQueue')).toEqual(['sqs:SendMessage']);
-      // Issue 12, defect 14: message claims and budgets only, never the rate gate; issue 13: the rules pointer, read only.
+      // Issue 12, defect 14: message claims and budgets only, never the rate gate; issue 13: the rules
+      // pointer, read only; issue 15: batch writes only of a message's further rule-index items.
       const state = statements.filter((s) => s.resources.some((r) => r.startsWith('${BouncerStateTable')));
       expect(state.map((s) => [s.actions, s.condition])).toEqual([
         [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['msg#*', 'budget#*'] } }],
         [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rules#*'] } }],
+        [['dynamodb:BatchWriteItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['match#*'] } }],
       ]);
       expect(statements.some((s) => s.actions.includes('ses:SendBounce'))).toBe(false);
     });
@@ -397,7 +405,27 @@ describe('SesBouncerStack', () => {
             ],
             Projection: { ProjectionType: 'ALL' },
           }),
+          Match.objectLike({ IndexName: 'rule-by-time' }),
         ],
+      });
+    });
+
+    it('issue 15: gives the state table a rule index by day and time projecting only what the report reads', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: Match.arrayWith([
+          {
+            IndexName: 'rule-by-time',
+            KeySchema: [
+              { AttributeName: 'ruleKey', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: {
+              ProjectionType: 'INCLUDE',
+              NonKeyAttributes: ['messageId', 'state', 'guard', 'shadowVerdict', 'ruleOutcome', 'ruleRecipients'],
+            },
+          },
+        ]),
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       });
     });
 

@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
+import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_RULE_INDEX, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
 import { ensureLocalTables } from '../../local/tables';
-import { localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
+import { createTable, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 
 describe('tables', () => {
   describe('ensureLocalTables', () => {
@@ -17,6 +17,29 @@ describe('tables', () => {
       expect(state.Table?.KeySchema).toEqual([{ AttributeName: STATE_PARTITION_KEY, KeyType: 'HASH' }]);
       const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: names.state }));
       expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: STATE_TTL_ATTRIBUTE, TimeToLiveStatus: 'ENABLED' });
+    });
+
+    it('gives the state table the open and rule indexes, the rule index projecting only what the report reads', async () => {
+      const names = { rules: uniqueTableName('rules'), state: uniqueTableName('state') };
+      await ensureLocalTables(client, names);
+      const state = await client.send(new DescribeTableCommand({ TableName: names.state }));
+      const indexes = state.Table?.GlobalSecondaryIndexes ?? [];
+      expect(indexes.map((i) => i.IndexName).sort()).toEqual(['open-by-age', 'rule-by-time']);
+      const rule = indexes.find((i) => i.IndexName === STATE_RULE_INDEX);
+      expect(rule?.KeySchema).toEqual([
+        { AttributeName: 'ruleKey', KeyType: 'HASH' },
+        { AttributeName: 'createdAt', KeyType: 'RANGE' },
+      ]);
+      expect(rule?.Projection?.ProjectionType).toBe('INCLUDE');
+      expect(rule?.Projection?.NonKeyAttributes).not.toContain('decisions');
+    });
+
+    it('adds the rule index to a state table kept from before it existed', async () => {
+      const names = { rules: uniqueTableName('rules'), state: uniqueTableName('state') };
+      await createTable(client, names.state, STATE_PARTITION_KEY);
+      expect(await ensureLocalTables(client, names)).toEqual([names.rules]);
+      const state = await client.send(new DescribeTableCommand({ TableName: names.state }));
+      expect((state.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName)).toEqual([STATE_RULE_INDEX]);
     });
 
     it('creates nothing when the tables exist already', async () => {

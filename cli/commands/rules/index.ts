@@ -6,6 +6,7 @@ import { getCommand } from './get';
 import { importCommand } from './import';
 import { listCommand } from './list';
 import { putCommand } from './put';
+import { reportCommand } from './report';
 import { validateCommand } from './validate';
 
 export const RULES_COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
@@ -16,4 +17,5 @@ export const RULES_COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   import: importCommand,
   export: exportCommand,
   validate: validateCommand,
+  report: reportCommand,
 });

@@ -19,8 +19,8 @@ export const listCommand: Command = {
     help: `Usage: ses-bouncer rules list [options]
 
 Prints every item of the rules table in evaluation order (priority, then ruleId):
-ruleId, enabled, priority, action, bounce type and status, recipients and
-description. Items the functions would skip are marked INVALID with the reason.
+ruleId, enabled, priority, action, mode (enforce, or shadow: evaluated and
+recorded, deciding nothing), bounce type and status, recipients and description. Items the functions would skip are marked INVALID with the reason.
 
 With --state-table (or SES_BOUNCER_STATE_TABLE) it then shows the compile
 step's verdict, read from the rules pointer the deployed functions use: the
@@ -54,12 +54,12 @@ Examples:
       }
       const r = result.rule;
       counts[r.enabled ? 'enabled' : 'disabled']++;
-      return { ruleId: r.ruleId, valid: true as const, enabled: r.enabled, priority: r.priority, action: r.action, bounce: r.bounce, rule: r, item };
+      return { ruleId: r.ruleId, valid: true as const, enabled: r.enabled, priority: r.priority, action: r.action, mode: r.mode, bounce: r.bounce, rule: r, item };
     });
     if (ctx.args.flag('json')) {
       const rules = listed.map(({ item, ...entry }) =>
         entry.valid
-          ? { ruleId: entry.ruleId, valid: true, enabled: entry.enabled, priority: entry.priority, action: entry.action, bounce: entry.bounce, recipients: item.recipients, description: entry.rule.description }
+          ? { ruleId: entry.ruleId, valid: true, enabled: entry.enabled, priority: entry.priority, action: entry.action, mode: entry.mode, bounce: entry.bounce, recipients: item.recipients, description: entry.rule.description }
           : { ruleId: entry.ruleId, valid: false, errors: entry.errors, item },
       );
       println(out, JSON.stringify({ table: table.tableName, rules, counts: { total: items.length, ...counts }, compile: verdict }, null, 2));
@@ -74,12 +74,12 @@ Examples:
       const recipients = truncate(listText(entry.item.recipients), 60);
       if (!entry.valid) {
         const reason = entry.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
-        return [entry.ruleId ?? '(no ruleId)', '-', String(entry.item.priority ?? '-'), 'INVALID', '-', recipients, truncate(reason, 120)];
+        return [entry.ruleId ?? '(no ruleId)', '-', String(entry.item.priority ?? '-'), 'INVALID', '-', '-', recipients, truncate(reason, 120)];
       }
       const bounce = entry.bounce ? `${entry.bounce.bounceType} ${entry.bounce.status}` : '-';
-      return [entry.ruleId, entry.enabled ? 'yes' : 'no', String(entry.priority), entry.action, bounce, recipients, truncate(entry.rule.description ?? '', 60)];
+      return [entry.ruleId, entry.enabled ? 'yes' : 'no', String(entry.priority), entry.action, entry.mode, bounce, recipients, truncate(entry.rule.description ?? '', 60)];
     });
-    for (const line of renderTable(['RULE ID', 'ENABLED', 'PRIORITY', 'ACTION', 'BOUNCE', 'RECIPIENTS', 'DESCRIPTION'], rows)) println(out, line);
+    for (const line of renderTable(['RULE ID', 'ENABLED', 'PRIORITY', 'ACTION', 'MODE', 'BOUNCE', 'RECIPIENTS', 'DESCRIPTION'], rows)) println(out, line);
     println(out);
     println(out, `${items.length} rules in ${table.tableName}: ${counts.enabled} enabled, ${counts.disabled} disabled, ${counts.invalid} invalid`);
     for (const line of verdictLines(verdict)) println(out, line);

@@ -7,8 +7,10 @@ import {
   STATE_OPEN_SORT_KEY,
   STATE_PARTITION_KEY,
 } from '../../config/tables';
+import { logger as projectLogger } from '../../commons/logger';
 import type { BounceSpec, RecipientDecision } from '../../domain/model';
 import type { AuditRecord, BounceState, MessageLedger, OpenState, StaleClaims } from '../../ports';
+import { RULE_INDEX_ITEM_ATTRIBUTES, ruleIndexWrites, writeFurtherItems, type RuleIndexLogger } from './rule-index';
 
 /**
  * Attribute holding the token of the last write to an item. The SDK retries
@@ -93,26 +95,44 @@ export interface DynamoDbMessageLedgerOptions {
   readonly tableName: string;
   /** Clock for `updatedAt`. @default () => new Date() */
   readonly now?: () => Date;
+  /** Where a failed rule-index write is reported. @default the project logger */
+  readonly logger?: RuleIndexLogger;
 }
+
+const defaultIndexLogger: RuleIndexLogger = {
+  warn: (message, extra) => projectLogger.warn(message, extra as Record<string, string>),
+};
 
 /**
  * The per-message item of the state table (`msg#<messageId>`): claim, job
  * state and audit record in one. Every write is conditional; a failed
  * condition is an answer (`claimed: false`, `false`), never an exception.
+ *
+ * The claim also puts the message in the rule index (./rule-index): its first
+ * rule as attributes of the item, further rules as `match#` items written
+ * once the claim is won (one BatchWriteItem, only for messages with several
+ * rules; a lost claim writes none).
  */
 export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly now: () => Date;
+  private readonly log: RuleIndexLogger;
 
   constructor(options: DynamoDbMessageLedgerOptions) {
     this.doc = stateDocumentClient(options.client);
     this.tableName = options.tableName;
     this.now = options.now ?? (() => new Date());
+    this.log = options.logger ?? defaultIndexLogger;
   }
 
   async claim(record: AuditRecord): Promise<{ claimed: true } | { claimed: false; existing: AuditRecord }> {
     const token = randomUUID();
+    const index = ruleIndexWrites(record);
+    const won = async (): Promise<{ claimed: true }> => {
+      if (index.furtherItems.length > 0) await writeFurtherItems(this.doc, this.tableName, record.messageId, index.furtherItems, this.log);
+      return { claimed: true };
+    };
     try {
       await this.doc.send(
         new PutCommand({
@@ -122,13 +142,14 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
             ...messageKey(record.messageId),
             [WRITE_TOKEN_ATTRIBUTE]: token,
             ...(OPEN_STATES.has(record.state) ? { [STATE_OPEN_ATTRIBUTE]: record.state } : {}),
+            ...index.onAuditItem,
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': STATE_PARTITION_KEY },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { claimed: true };
+      return await won();
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The failed put carries the winner's item: no second request needed.
@@ -136,7 +157,7 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
       const item = error.Item ? fromAttributeMap(error.Item) : await this.getItem(record.messageId);
       if (!item) throw new Error(`claim of '${record.messageId}' failed its condition but no item exists`, { cause: error });
       // Our own put, retried by the SDK after its answer was lost: the claim is ours.
-      if (item[WRITE_TOKEN_ATTRIBUTE] === token) return { claimed: true };
+      if (item[WRITE_TOKEN_ATTRIBUTE] === token) return await won();
       return { claimed: false, existing: toRecord(item) };
     }
   }
@@ -211,7 +232,10 @@ export function toItem(record: AuditRecord): Record<string, unknown> {
   return { ...record, decisions, bounces };
 }
 
-/** Reads a stored item back into a record; items written before `bounces` existed carry their spec inline. */
+/**
+ * Reads a stored item back into a record; items written before `bounces`
+ * existed carry their spec inline. Key and index attributes are dropped.
+ */
 function toRecord(item: Record<string, unknown>): AuditRecord {
   const {
     [STATE_PARTITION_KEY]: _pk,
@@ -219,8 +243,10 @@ function toRecord(item: Record<string, unknown>): AuditRecord {
     [STATE_OPEN_ATTRIBUTE]: _open,
     bounces,
     decisions,
-    ...rest
+    ...withIndex
   } = item as Record<string, unknown> & { bounces?: Record<string, BounceSpec>; decisions?: RecipientDecision[] };
+  const rest: Record<string, unknown> = { ...withIndex };
+  for (const name of RULE_INDEX_ITEM_ATTRIBUTES) delete rest[name];
   const specs = bounces ?? {};
   const full = (decisions ?? []).map((d) =>
     d.action === 'bounce' && (d as { bounce?: BounceSpec }).bounce === undefined ? { ...d, bounce: specs[d.ruleId] } : d,

@@ -12,7 +12,7 @@
  * a thousand distinct maximum-length addresses (far more typical ones), so
  * keep the per-domain limit below that.
  */
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SesBouncerError } from '../../commons/errors';
 import { STATE_PARTITION_KEY, STATE_TTL_ATTRIBUTE } from '../../config/tables';
 import { budgetAddress } from '../../domain/rules';
@@ -80,6 +80,34 @@ export class DynamoDbSenderBudget implements SenderBudget {
         return false;
       }
       throw new SenderBudgetError(`cannot update the sender budget in table "${tableName}": ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Whether {@link consume} would succeed now, with ONE GetItem of the same
+   * item and no write: a shadow bounce must not spend a real sender's budget.
+   * Eventually consistent (half the read cost): a verdict off by a bounce
+   * taken in the last second is good enough for a record of what would have
+   * happened. Throws {@link SenderBudgetError} when DynamoDB fails.
+   */
+  async peek(sender: string, now: Date): Promise<boolean> {
+    const { perAddress, perDomain, windowMs, tableName, client } = this.options;
+    const key = budgetKey(sender, now, windowMs);
+    if (!key || perAddress <= 0 || perDomain <= 0) return false;
+    try {
+      const { Item } = await client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { [STATE_PARTITION_KEY]: { S: key.pk } },
+          ProjectionExpression: '#domain, #address',
+          ExpressionAttributeNames: { '#domain': 'domainCount', '#address': `addr#${key.address}` },
+        }),
+      );
+      const domainCount = Number(Item?.domainCount?.N ?? 0);
+      const addressCount = Number(Item?.[`addr#${key.address}`]?.N ?? 0);
+      return domainCount < perDomain && addressCount < perAddress;
+    } catch (error) {
+      throw new SenderBudgetError(`cannot read the sender budget in table "${tableName}": ${(error as Error).message}`, { cause: error });
     }
   }
 }

@@ -7,7 +7,7 @@
  * wildcards in a list checked one by one. A recipient's candidates are merged
  * back into (priority, ruleId) order before evaluation.
  */
-import { NO_NEEDS, type MessageFacts, type MessageNeeds, type RecipientDecision } from '../model';
+import { MAX_SHADOW_MATCHES, NO_NEEDS, type MessageFacts, type MessageNeeds, type RecipientDecision, type ShadowMatch } from '../model';
 import { FALSE, MessageView, TRUE, UNKNOWN, conditionsHold } from './conditions';
 import type { CompiledRules } from './index';
 import { Glob, matchesAddress, parseAddress, type AddressPattern, type ParsedAddress } from './pattern';
@@ -67,7 +67,8 @@ function flagsOf(rule: Rule): number {
   if (rule.subject || rule.fromHeader || rule.headers) flags |= NEEDS_HEADERS;
   if (rule.minSizeBytes !== undefined || rule.maxSizeBytes !== undefined) flags |= NEEDS_SIZE;
   if (rule.attachmentNames || rule.attachmentTypes) flags |= NEEDS_BODY;
-  if (isUnconditional(rule)) flags |= UNCONDITIONAL;
+  // A shadow rule decides nothing: evaluation goes on past it, so it never ends the search.
+  if (isUnconditional(rule) && rule.mode !== 'shadow') flags |= UNCONDITIONAL;
   return flags;
 }
 
@@ -187,6 +188,9 @@ function pushEntry(map: Map<string, PatternEntry[]>, key: string, entry: Pattern
   else map.set(key, [entry]);
 }
 
+/** The decision with the shadow matches recorded before it, if any (no allocation when there are none). */
+const withShadow = <D extends RecipientDecision>(d: D, shadow: readonly ShadowMatch[] | undefined): D => (shadow ? { ...d, shadow } : d);
+
 /** Rules ordered by (priority, ruleId), ruleIds compared by code unit so order never depends on locale. */
 const byPriorityThenId = (a: Rule, b: Rule): number =>
   a.priority - b.priority || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0);
@@ -268,6 +272,7 @@ class RuleIndex implements CompiledRules {
       for (const ordinal of this.candidates(parseAddress(recipient))) {
         const flags = this.flags[ordinal];
         needs |= flags;
+        // UNCONDITIONAL is never set on a shadow rule: it decides nothing, so evaluation (and what it needs) goes on past it.
         if (flags & UNCONDITIONAL) break;
       }
     }
@@ -282,6 +287,8 @@ class RuleIndex implements CompiledRules {
   }
 
   private decide(recipient: string, view: MessageView, t: number): RecipientDecision {
+    // Shadow rules that matched before the deciding rule, in evaluation order; later ones could never have decided.
+    let shadow: ShadowMatch[] | undefined;
     for (const ordinal of this.candidates(parseAddress(recipient))) {
       const rule = this.rules[ordinal];
       if (rule.activeFrom !== undefined && t < rule.activeFrom) continue;
@@ -291,22 +298,31 @@ class RuleIndex implements CompiledRules {
       if (truth === UNKNOWN) {
         // An allow rule that might have matched protects the recipient from
         // every later rule: stop with the default rather than risk a bounce.
-        // A bounce rule that might have matched is passed over: whatever
-        // decides later, the outcome is no worse than with complete data.
+        // A bounce or drop rule that might have matched is passed over:
+        // whatever decides later, the outcome is no worse than with complete
+        // data. A shadow rule that might have matched is not recorded: a
+        // shadow match reports what the rule WOULD have done, and unknown is no match.
         if (rule.action === 'allow') break;
         continue;
       }
       if (truth === TRUE) {
-        if (rule.action === 'allow') return { recipient, action: 'allow', ruleId: rule.ruleId };
+        if (rule.mode === 'shadow') {
+          // Changes nothing: recorded, then evaluation goes on as if it had not matched.
+          if ((shadow ??= []).length < MAX_SHADOW_MATCHES) shadow.push({ ruleId: rule.ruleId, action: rule.action as ShadowMatch['action'] });
+          continue;
+        }
+        if (rule.action === 'allow') return withShadow({ recipient, action: 'allow', ruleId: rule.ruleId }, shadow);
+        // A drop is a rejection too: held like a bounce while an invalid item could cover the recipient.
         const heldBy = this.heldBy(recipient);
-        if (heldBy !== undefined) return { recipient, action: 'default', defaultAction: 'deliver', heldBy };
-        return { recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! };
+        if (heldBy !== undefined) return withShadow({ recipient, action: 'default', defaultAction: 'deliver', heldBy }, shadow);
+        if (rule.action === 'drop') return withShadow({ recipient, action: 'drop', ruleId: rule.ruleId }, shadow);
+        return withShadow({ recipient, action: 'bounce', ruleId: rule.ruleId, bounce: rule.bounce! }, shadow);
       }
     }
-    return { recipient, action: 'default', defaultAction: 'deliver' };
+    return withShadow({ recipient, action: 'default', defaultAction: 'deliver' }, shadow);
   }
 
-  /** The invalid item that could cover this recipient, if any: its bounce is held. Only asked for bounces. */
+  /** The invalid item that could cover this recipient, if any: its bounce (or drop) is held. Only asked for bounces and drops. */
   private heldBy(recipient: string): string | undefined {
     if (this.holdsAll !== undefined) return this.holdsAll;
     if (this.holds.length === 0) return undefined;

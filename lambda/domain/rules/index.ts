@@ -14,6 +14,7 @@ export interface CompiledRules {
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
 
+export { shadowAll } from './shadow';
 export { compileRules, describeHold, EMPTY_RULES, indexRules, type InvalidRule, type RuleCompilation } from './compile';
 export {
   DEFAULT_PRIORITY,
@@ -24,6 +25,8 @@ export {
   parseRule,
   type HeaderCondition,
   type Rule,
+  type RuleAction,
+  type RuleMode,
   type RuleIssue,
   type RuleParseResult,
 } from './rule-schema';

@@ -66,13 +66,38 @@ export interface Rule {
   readonly attachmentNames?: readonly Glob[];
   readonly attachmentTypes?: readonly Glob[];
   readonly verdicts?: Readonly<Partial<Record<VerdictName, readonly VerdictStatus[]>>>;
-  readonly action: 'bounce' | 'allow';
+  /**
+   * `drop` rejects the recipient without a DSN (no SendBounce, ever): spam
+   * traps, aliases retired for abuse, wherever any DSN would be backscatter.
+   */
+  readonly action: RuleAction;
+  /**
+   * `shadow`: the rule is evaluated, and a match is recorded as what it would
+   * have done, but it decides nothing (evaluation goes on as if it had not
+   * matched). Only bounce and drop rules may be shadow rules. @default 'enforce'
+   */
+  readonly mode: RuleMode;
   /** Present exactly when `action` is `bounce`. */
   readonly bounce?: BounceSpec;
 }
 
+/** What a rule does to the recipients it matches. */
+export type RuleAction = 'bounce' | 'allow' | 'drop';
 /** The actions a rule can take; the snapshot decoder refuses any other (a newer version's action). */
-export const RULE_ACTIONS = ['bounce', 'allow'] as const;
+export const RULE_ACTIONS: [RuleAction, ...RuleAction[]] = ['bounce', 'allow', 'drop'];
+/** Whether a rule decides (`enforce`) or only records what it would have done (`shadow`). */
+export type RuleMode = 'enforce' | 'shadow';
+export const RULE_MODES: [RuleMode, ...RuleMode[]] = ['enforce', 'shadow'];
+
+/**
+ * Why `mode: "shadow"` is refused on an allow rule. Enforcing an allow rule
+ * can only mean fewer bounces, so there is nothing to try out first; and a
+ * shadow allow that silently did nothing would leave bounces going out that
+ * its author meant to stop. Refused, the item is invalid and (like any
+ * invalid item) holds the bounces and drops of every recipient it covers.
+ */
+export const SHADOW_ALLOW_REASON =
+  'must be "enforce" on an allow rule: "shadow" applies to bounce and drop rules (an allow rule only ever prevents bounces, so enforce it)';
 
 /** One problem with one item: which rule, which field (dotted path), why. */
 export interface RuleIssue {
@@ -117,6 +142,7 @@ export const RULE_FIELDS = [
   'attachmentTypes',
   'verdicts',
   'action',
+  'mode',
   'bounceType',
   'status',
   'diagnosticCode',
@@ -346,8 +372,15 @@ const itemSchema = z.object({
   action: preprocess(
     (v) => (typeof v === 'string' ? v.toLowerCase() : v),
     z.enum(RULE_ACTIONS, {
-      error: (iss) => (iss.input === undefined ? 'is required: "bounce" or "allow"' : `must be "bounce" or "allow" (got ${JSON.stringify(iss.input)})`),
+      error: (iss) =>
+        iss.input === undefined ? 'is required: "bounce", "allow" or "drop"' : `must be "bounce", "allow" or "drop" (got ${JSON.stringify(iss.input)})`,
     }),
+  ),
+  mode: optional(
+    preprocess(
+      (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+      z.enum(RULE_MODES, { error: (iss) => `must be "enforce" or "shadow" (got ${JSON.stringify(iss.input)})` }),
+    ),
   ),
   bounceType: optional(
     preprocess(
@@ -447,7 +480,11 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   });
   if (priority === BAIL) return BAIL;
   const action = typeof r.action === 'string' ? r.action.toLowerCase() : undefined;
-  if (action !== 'bounce' && action !== 'allow') return BAIL;
+  if (action !== 'bounce' && action !== 'allow' && action !== 'drop') return BAIL;
+  const mode = opt(r.mode, (v) => {
+    const m = typeof v === 'string' ? v.toLowerCase() : undefined;
+    return m === 'enforce' || m === 'shadow' ? m : BAIL;
+  });
   const bounceType = opt(r.bounceType, (v) => (typeof v === 'string' ? (BOUNCE_TYPES.find((t) => t.toLowerCase() === v.toLowerCase()) ?? BAIL) : BAIL));
   const status = opt(r.status, (v) => (typeof v === 'string' && /^[45]\.\d{1,3}\.\d{1,3}$/.test(v) ? v : BAIL));
   const description = opt(r.description, (v) => fastOneLine(v, MAX_DESCRIPTION_LENGTH));
@@ -465,7 +502,7 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
   const attachmentTypes = opt(r.attachmentTypes, fastGlobs);
   // Header and verdict maps are rare: the schema handles them.
   if (!absent(r.headers) || !absent(r.verdicts)) return BAIL;
-  const values = [bounceType, status, description, diagnosticCode, explanation, activeFrom, activeUntil, minSizeBytes, maxSizeBytes, recipients, senders, fromHeader, subject, attachmentNames, attachmentTypes];
+  const values = [mode, bounceType, status, description, diagnosticCode, explanation, activeFrom, activeUntil, minSizeBytes, maxSizeBytes, recipients, senders, fromHeader, subject, attachmentNames, attachmentTypes];
   if (values.includes(BAIL)) return BAIL;
   return {
     ruleId,
@@ -483,6 +520,7 @@ function fastParse(r: Record<string, unknown>): ItemData | typeof BAIL {
     attachmentNames,
     attachmentTypes,
     action,
+    mode,
     bounceType,
     status,
     diagnosticCode,
@@ -538,6 +576,9 @@ const SYNONYMS: Readonly<Record<string, string>> = {
   type: '"bounceType"',
   code: '"status" or "diagnosticCode"',
   message: '"explanation"',
+  shadow: '"mode" (write "mode": "shadow")',
+  dryrun: '"mode" (write "mode": "shadow")',
+  enforce: '"mode" (write "mode": "enforce")',
 };
 
 /**
@@ -561,7 +602,7 @@ function didYouMean(name: string): string | undefined {
 /**
  * Validates one unmarshalled item. An attribute the schema does not know
  * makes the item invalid (with a did-you-mean where one is close); people's
- * notes go in {@link NOTES_FIELD}. Bounce fields on an `allow` rule are
+ * notes go in {@link NOTES_FIELD}. Bounce fields on an `allow` or `drop` rule are
  * ignored with a warning.
  */
 export function parseRule(item: unknown): RuleParseResult {
@@ -615,6 +656,7 @@ function parseItem(item: unknown): RuleParseResult {
   if (d.minSizeBytes !== undefined && d.maxSizeBytes !== undefined && d.minSizeBytes > d.maxSizeBytes) {
     errors.push(issue('maxSizeBytes', 'must not be smaller than minSizeBytes'));
   }
+  if (d.mode === 'shadow' && d.action === 'allow') errors.push(issue('mode', SHADOW_ALLOW_REASON));
   if (errors.length > 0) return { ok: false, ruleId, errors, warnings };
 
   let bounce: BounceSpec | undefined;
@@ -630,7 +672,7 @@ function parseItem(item: unknown): RuleParseResult {
     };
   } else {
     for (const field of BOUNCE_FIELDS) {
-      if (d[field] !== undefined) warnings.push(issue(field, `${field} is ignored on an allow rule`));
+      if (d[field] !== undefined) warnings.push(issue(field, `${field} is ignored on ${d.action === 'drop' ? 'a drop rule (no DSN is sent)' : 'an allow rule'}`));
     }
   }
 
@@ -652,6 +694,7 @@ function parseItem(item: unknown): RuleParseResult {
     attachmentTypes: d.attachmentTypes,
     verdicts: d.verdicts,
     action: d.action,
+    mode: d.mode ?? 'enforce',
     bounce,
   };
   return { ok: true, rule, warnings };

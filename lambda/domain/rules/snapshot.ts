@@ -32,7 +32,7 @@ import { SesBouncerError } from '../../commons/errors';
 import type { CompiledRules } from './index';
 import { indexRules, type InvalidRule } from './compile';
 import { ADDRESS_PATTERN_KINDS, Glob, parseAddressPattern, type AddressPattern } from './pattern';
-import { RULE_ACTIONS, RULE_FIELDS, type Rule, type RuleIssue } from './rule-schema';
+import { RULE_ACTIONS, RULE_FIELDS, RULE_MODES, type Rule, type RuleIssue } from './rule-schema';
 
 /** The snapshot is not one this code can read (corrupt, truncated, another format or format version). */
 export class SnapshotFormatError extends SesBouncerError {}
@@ -275,6 +275,8 @@ function checkRule(r: Record<string, unknown>, n: number): void {
   if (typeof r.priority !== 'number') fail(`${where}: priority is not a number`);
   if (!Array.isArray(r.recipients) || r.recipients.length === 0) fail(`${where}: recipients are missing`);
   if (!(RULE_ACTIONS as readonly unknown[]).includes(r.action)) fail(`${where}: action ${JSON.stringify(r.action)} is not one this version evaluates`);
+  // A mode this version does not know could be read as enforce: refuse the snapshot (the Scan path decides instead).
+  if (r.mode !== undefined && !(RULE_MODES as readonly unknown[]).includes(r.mode)) fail(`${where}: mode ${JSON.stringify(r.mode)} is not one this version evaluates`);
   if (r.action === 'bounce') {
     const b = r.bounce as Record<string, unknown> | undefined;
     if (!isPlainObject(b) || typeof b.bounceType !== 'string' || typeof b.status !== 'string' || typeof b.action !== 'string') {

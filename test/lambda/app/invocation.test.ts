@@ -42,7 +42,7 @@ function receiveDeps() {
     },
     mail: new MemoryMailStore(),
     ledger: new MemoryMessageLedger(),
-    budget: { consume: async () => true },
+    budget: { consume: async () => true, peek: async () => true },
     queue: new MemoryBounceQueue(),
     checkSender,
     policy: { senderAuth: 'none' as const },

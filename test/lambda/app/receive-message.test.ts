@@ -86,6 +86,11 @@ class FakeBudget implements SenderBudget {
     this.remaining--;
     return true;
   }
+  readonly peeked: string[] = [];
+  async peek(sender: string): Promise<boolean> {
+    this.peeked.push(sender);
+    return this.remaining > 0;
+  }
 }
 
 class Recorder implements ReceiveMetricsSink, ReceiveLogSink {

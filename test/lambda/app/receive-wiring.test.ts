@@ -44,7 +44,7 @@ function memoryDeps(compiled: CompiledRules, mail = new MemoryMailStore()): Rece
     rules: { current: async () => compiled },
     mail,
     ledger: new MemoryMessageLedger(),
-    budget: { consume: async () => true },
+    budget: { consume: async () => true, peek: async () => true },
     queue: new MemoryBounceQueue(),
     checkSender: () => ({ allowed: true, reasons: [] }),
     policy: { senderAuth: 'spf-pass' },

@@ -16,6 +16,7 @@ describe('cli/commands/rules/list', () => {
         { ruleId: 'keep-postmaster', priority: 1, recipients: ['postmaster@example.com'], action: 'allow' },
         { ruleId: 'paused', enabled: false, recipients: ['example.org'], action: 'bounce', bounceType: 'ContentRejected' },
         { ruleId: 'broken', priority: 5, recipients: ['x@example.com'], action: 'reject' },
+        { ruleId: 'trying', priority: 200, recipients: ['old-*@example.com'], action: 'drop', mode: 'shadow' },
       ];
       for (const item of items) await client.send(new PutItemCommand({ TableName: table, Item: marshallItem(item) }));
 
@@ -23,18 +24,20 @@ describe('cli/commands/rules/list', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       const lines = r.stdout.split('\n');
-      expect(lines[0]).toMatch(/^RULE ID\s+ENABLED\s+PRIORITY\s+ACTION\s+BOUNCE\s+RECIPIENTS\s+DESCRIPTION$/);
-      const rows = lines.slice(1, 5);
-      expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(['keep-postmaster', 'broken', 'gone', 'paused']);
+      expect(lines[0]).toMatch(/^RULE ID\s+ENABLED\s+PRIORITY\s+ACTION\s+MODE\s+BOUNCE\s+RECIPIENTS\s+DESCRIPTION$/);
+      const rows = lines.slice(1, 6);
+      expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(['keep-postmaster', 'broken', 'gone', 'paused', 'trying']);
       // Aligned: each column starts where its heading does.
       const actionAt = lines[0].indexOf('ACTION');
-      expect(rows.map((l) => l.slice(actionAt).split(/\s+/)[0])).toEqual(['allow', 'INVALID', 'bounce', 'bounce']);
+      expect(rows.map((l) => l.slice(actionAt).split(/\s+/)[0])).toEqual(['allow', 'INVALID', 'bounce', 'bounce', 'drop']);
+      const modeAt = lines[0].indexOf('MODE');
+      expect(rows.map((l) => l.slice(modeAt).split(/\s+/)[0])).toEqual(['enforce', '-', 'enforce', 'enforce', 'shadow']);
       const recipientsAt = lines[0].indexOf('RECIPIENTS');
       expect(rows[2].slice(recipientsAt)).toMatch(/^former@example\.com, left-\*@example\.com\s+people who left$/);
       expect(rows[2]).toContain('DoesNotExist 5.1.1');
-      expect(rows[3]).toMatch(/^paused\s+no\s+100\s+bounce\s+ContentRejected 5\.7\.1/);
-      expect(rows[1]).toContain('action: must be "bounce" or "allow" (got "reject")');
-      expect(r.stdout).toContain(`4 rules in ${table}: 2 enabled, 1 disabled, 1 invalid`);
+      expect(rows[3]).toMatch(/^paused\s+no\s+100\s+bounce\s+enforce\s+ContentRejected 5\.7\.1/);
+      expect(rows[1]).toContain('action: must be "bounce", "allow" or "drop" (got "reject")');
+      expect(r.stdout).toContain(`5 rules in ${table}: 3 enabled, 1 disabled, 1 invalid`);
     });
 
     it('says so when the table is empty', async () => {
@@ -63,6 +66,7 @@ describe('cli/commands/rules/list', () => {
           enabled: true,
           priority: 100,
           action: 'bounce',
+          mode: 'enforce',
           bounce: expect.objectContaining({ bounceType: 'DoesNotExist', status: '5.1.1' }),
           recipients: ['former@example.com'],
           description: 'people who left',

@@ -1,6 +1,7 @@
 import type { MessageFacts } from '../../../../lambda/domain/model';
 import { messageFacts } from '../../../support/facts';
 import { compileRules } from '../../../../lambda/domain/rules/compile';
+import { MAX_SHADOW_MATCHES } from '../../../../lambda/domain/model';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -187,6 +188,66 @@ describe('compile', () => {
       const partial = facts({ headersComplete: false });
       expect(actionsOf([bounce({ subject: '*invoice*' })], partial)).toEqual(['bounce']);
       expect(actionsOf([bounce({ headers: { 'X-Late': '*' } })], partial)).toEqual(['default']);
+    });
+  });
+
+  describe('issue 15: shadow rules and the drop action', () => {
+    const shadow = (ruleId: string, extra: Record<string, unknown> = {}) => bounce({ ruleId, mode: 'shadow', ...extra });
+
+    it('passes over a matching shadow rule and records it on the decision of the rule that decides', () => {
+      const out = decide([shadow('try', { priority: 1 }), bounce({ ruleId: 'real', priority: 2, bounceType: 'ContentRejected' })]);
+      expect(out).toEqual([
+        { recipient: 'alice@example.com', action: 'bounce', ruleId: 'real', bounce: expect.objectContaining({ status: '5.7.1' }), shadow: [{ ruleId: 'try', action: 'bounce' }] },
+      ]);
+    });
+
+    it('leaves the default decision when only a shadow rule matches, with what it would have done', () => {
+      expect(decide([shadow('try'), { ...shadow('trap', { recipients: ['example.com'] }), action: 'drop' }])).toEqual([
+        {
+          recipient: 'alice@example.com',
+          action: 'default',
+          defaultAction: 'deliver',
+          shadow: [
+            { ruleId: 'trap', action: 'drop' },
+            { ruleId: 'try', action: 'bounce' },
+          ],
+        },
+      ]);
+    });
+
+    it('does not record a shadow rule behind the rule that decides: it could never have decided', () => {
+      const out = decide([{ ...bounce({ ruleId: 'keep', priority: 1 }), action: 'allow' }, shadow('later', { priority: 2 })]);
+      expect(out).toEqual([{ recipient: 'alice@example.com', action: 'allow', ruleId: 'keep' }]);
+    });
+
+    it('does not record a shadow rule whose conditions do not hold, or cannot be decided', () => {
+      const out = decide([shadow('other-subject', { subject: 'hello*' }), shadow('size', { maxSizeBytes: 10 })]);
+      expect(out).toEqual([{ recipient: 'alice@example.com', action: 'default', defaultAction: 'deliver' }]);
+    });
+
+    it(`records at most ${MAX_SHADOW_MATCHES} shadow matches, the first in priority order`, () => {
+      const items = Array.from({ length: MAX_SHADOW_MATCHES + 3 }, (_, i) => shadow(`s${i}`, { priority: i }));
+      const [d] = decide(items);
+      expect(d.shadow?.map((m) => m.ruleId)).toEqual(Array.from({ length: MAX_SHADOW_MATCHES }, (_, i) => `s${i}`));
+    });
+
+    it('drops the recipient with a drop rule: no bounce spec', () => {
+      expect(decide([{ ...bounce({ ruleId: 'trap' }), action: 'drop' }])).toEqual([{ recipient: 'alice@example.com', action: 'drop', ruleId: 'trap' }]);
+    });
+
+    it('holds a drop like a bounce while an invalid item could cover the recipient (a drop is a rejection too)', () => {
+      const items = [{ ...bounce({ ruleId: 'trap' }), action: 'drop' }, { ruleId: 'broken', recipients: ['alice@example.com'], action: 'allow', enabled: 'maybe' }];
+      expect(decide(items)).toEqual([{ recipient: 'alice@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'broken' }]);
+    });
+
+    it('holds bounces for recipients an invalid shadow allow rule covers', () => {
+      const items = [bounce({ ruleId: 'real', priority: 5 }), { ...bounce({ ruleId: 'exempt', priority: 1 }), action: 'allow', mode: 'shadow' }];
+      expect(decide(items)).toEqual([{ recipient: 'alice@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'exempt' }]);
+    });
+
+    it('needs what a rule behind an unconditional shadow rule needs: evaluation goes on past it', () => {
+      const rules = compileRules([shadow('plain', { priority: 1 }), bounce({ ruleId: 'on-size', priority: 2, maxSizeBytes: 10 })]).rules;
+      expect(rules.needsFor(['alice@example.com'])).toEqual({ headers: false, size: true, body: false });
     });
   });
 

@@ -103,6 +103,47 @@ describe('rule-schema', () => {
       expect(errorsOf('ruleId')).toEqual([{ field: '(item)', reason: expect.any(String) }]);
     });
   });
+  describe('issue 15: mode and the drop action', () => {
+    it('defaults mode to enforce', () => {
+      expect(ok(parseRule(base)).rule.mode).toBe('enforce');
+    });
+
+    it('reads mode and action in any case, on the fast path and through the schema alike', () => {
+      // A verdicts map sends the item through the schema; without one it takes the fast path.
+      for (const extra of [{}, { verdicts: { spf: 'PASS' } }]) {
+        expect(ok(parseRule({ ...base, ...extra, mode: 'Shadow' })).rule).toMatchObject({ mode: 'shadow', action: 'bounce' });
+        expect(ok(parseRule({ ...base, ...extra, action: 'DROP', mode: 'shadow' })).rule).toMatchObject({ mode: 'shadow', action: 'drop' });
+        expect(ok(parseRule({ ...base, ...extra, mode: null })).rule.mode).toBe('enforce');
+      }
+    });
+
+    it('accepts a drop rule: no bounce spec, and bounce fields on it are ignored with a warning', () => {
+      const r = ok(parseRule({ ...base, action: 'drop', bounceType: 'ContentRejected' }));
+      expect(r.rule.action).toBe('drop');
+      expect(r.rule.bounce).toBeUndefined();
+      expect(r.warnings).toEqual([expect.objectContaining({ field: 'bounceType', reason: expect.stringMatching(/ignored on a drop rule/) })]);
+    });
+
+    it('refuses an unknown mode and names the accepted ones', () => {
+      expect(errorsOf({ ...base, mode: 'dry-run' })).toEqual([{ ruleId: 'r1', field: 'mode', reason: 'must be "enforce" or "shadow" (got "dry-run")' }]);
+      expect(errorsOf({ ...base, mode: true })[0]).toMatchObject({ field: 'mode' });
+    });
+
+    it('names drop among the accepted actions', () => {
+      expect(errorsOf({ ...base, action: 'reject' })).toEqual([{ ruleId: 'r1', field: 'action', reason: 'must be "bounce", "allow" or "drop" (got "reject")' }]);
+    });
+
+    it('refuses mode shadow on an allow rule, so the item holds bounces rather than silently doing nothing', () => {
+      const r = parseRule({ ...base, action: 'allow', mode: 'shadow' });
+      expect(r).toMatchObject({ ok: false, errors: [{ field: 'mode', reason: expect.stringMatching(/bounce and drop rules/) }] });
+      expect(r.ok === false && r.covers?.map((p) => p.source)).toEqual(['alice@example.com']);
+    });
+
+    it('points a "shadow" attribute at mode', () => {
+      expect(errorsOf({ ...base, shadow: true })[0].reason).toMatch(/did you mean "mode" \(write "mode": "shadow"\)/);
+    });
+  });
+
   describe('defect 6: unknown attributes are refused, notes are not', () => {
     const base = { ruleId: 'r', recipients: ['former@example.com'], action: 'bounce' };
 
