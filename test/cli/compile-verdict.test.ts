@@ -71,7 +71,7 @@ describe('cli/compile-verdict', () => {
       const lines = r.stdout.trimEnd().split('\n');
       const at = lines.findIndex((l) => l.startsWith('compile step:'));
       expect(lines[at]).toMatch(new RegExp(`^compile step: snapshot ${compiled.version}, compiled \\S+Z \\(\\d+ s ago\\): 1 rule in use, 1 disabled, 1 invalid item skipped$`));
-      expect(lines[at + 1]).toBe('  skipped broken: action: must be "bounce" or "allow" (got "reject")');
+      expect(lines[at + 1]).toBe('  skipped broken: action: must be "bounce", "allow" or "drop" (got "reject")');
       expect(lines[at + 2]).toMatch(/^ {4}holds bounces for .*x@example\.com/);
       expect(lines).toHaveLength(at + 3);
     });
@@ -89,7 +89,7 @@ describe('cli/compile-verdict', () => {
         rules: 1,
         disabled: 1,
         invalidCount: 1,
-        invalid: [{ ruleId: 'broken', problems: ['action: must be "bounce" or "allow" (got "reject")'], holdsBouncesFor: expect.stringContaining('x@example.com') }],
+        invalid: [{ ruleId: 'broken', problems: ['action: must be "bounce", "allow" or "drop" (got "reject")'], holdsBouncesFor: expect.stringContaining('x@example.com') }],
       });
       const withoutState = JSON.parse((await runCli(['rules', 'list', '--json', '--table', rulesTable, '--endpoint-url', dynamoDbEndpoint(), '--region', 'us-east-1'])).stdout);
       expect(withoutState.compile).toEqual({ status: 'unknown', hint: expect.stringContaining('--state-table') });
@@ -121,7 +121,7 @@ describe('cli/compile-verdict', () => {
       const at = lines.indexOf('1 of 3 rules are invalid');
       expect(at).toBeGreaterThan(0);
       expect(lines[at + 1]).toMatch(/^compile step: snapshot .*: 1 rule in use, 1 disabled, 1 invalid item skipped$/);
-      expect(lines[at + 2]).toBe('  skipped broken: action: must be "bounce" or "allow" (got "reject")');
+      expect(lines[at + 2]).toBe('  skipped broken: action: must be "bounce", "allow" or "drop" (got "reject")');
       const json = JSON.parse((await runCli(['rules', 'validate', '--json', ...flags])).stdout);
       expect(json.compile).toMatchObject({ status: 'compiled', invalidCount: 1 });
     });

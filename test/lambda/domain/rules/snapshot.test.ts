@@ -165,39 +165,39 @@ describe('snapshot', () => {
       const [rule] = compileRules([
         { ruleId: 'r', recipients: ['a*@example.com', 'b@example.com'], subject: ['*x*'], headers: { 'X-A': ['v*'] }, action: 'bounce', activeFrom: iso(-DAY) },
       ]).valid;
-      // A field a later version's schema adds (issue 15's `mode`), as a plain value and with a glob inside.
-      const extended = { ...rule, mode: 'monitor', extra: { when: [Glob.compile('*late*')] } } as unknown as Rule;
+      // A field a later version's schema adds (say `quarantine`), as a plain value and with a glob inside.
+      const extended = { ...rule, quarantine: 'monitor', extra: { when: [Glob.compile('*late*')] } } as unknown as Rule;
       const doc = documentOf(encodeSnapshot({ rules: [extended], invalid: [], disabled: 0 }));
-      expect(doc.columns.map((c) => c.field)).toEqual(expect.arrayContaining(['mode', 'extra']));
+      expect(doc.columns.map((c) => c.field)).toEqual(expect.arrayContaining(['quarantine', 'extra']));
       const known = KNOWN_RULE_FIELDS as Set<string>;
-      known.add('mode');
+      known.add('quarantine');
       known.add('extra');
       try {
         const [back] = readSnapshot(bytesOf(doc)).rules as unknown as Record<string, unknown>[];
-        expect(back.mode).toBe('monitor');
+        expect(back.quarantine).toBe('monitor');
         expect(((back.extra as { when: Glob[] }).when[0] as Glob).test('too late now')).toBe(true);
         expect((back.recipients as { source: string }[]).map((p) => p.source)).toEqual(['a*@example.com', 'b@example.com']);
         expect((back.headers as { name: string; patterns: Glob[] }[])[0].patterns[0].test('very')).toBe(true);
         expect(back.activeFrom).toBe(rule.activeFrom);
         expect(back.bounce).toEqual(rule.bounce);
       } finally {
-        known.delete('mode');
+        known.delete('quarantine');
         known.delete('extra');
       }
     });
 
     it('refuses a field this version does not evaluate rather than drop it (a newer compile during a deployment)', () => {
       const [rule] = compileRules([{ ruleId: 'r', recipients: ['example.com'], action: 'bounce' }]).valid;
-      const bytes = encodeSnapshot({ rules: [{ ...rule, mode: 'monitor' } as unknown as Rule], invalid: [], disabled: 0 });
-      expect(() => decodeSnapshot(bytes)).toThrow(/column "mode" is not a rule attribute this version evaluates/);
+      const bytes = encodeSnapshot({ rules: [{ ...rule, quarantine: 'monitor' } as unknown as Rule], invalid: [], disabled: 0 });
+      expect(() => decodeSnapshot(bytes)).toThrow(/column "quarantine" is not a rule attribute this version evaluates/);
     });
 
     it('refuses an action this version does not evaluate', () => {
       const doc = documentOf(snapshotOf([{ ruleId: 'r', recipients: ['example.com'], action: 'allow' }]));
       const action = doc.columns.find((c) => c.field === 'action')!;
-      if (action.codec === 'shared') action.shared = ['drop'];
-      else action.values = ['drop'];
-      expect(() => decodeSnapshot(bytesOf(doc))).toThrow(/action "drop" is not one this version evaluates/);
+      if (action.codec === 'shared') action.shared = ['quarantine'];
+      else action.values = ['quarantine'];
+      expect(() => decodeSnapshot(bytesOf(doc))).toThrow(/action "quarantine" is not one this version evaluates/);
     });
 
     it('stores repeated values once: 1,000 rules with two bounce specs', () => {
