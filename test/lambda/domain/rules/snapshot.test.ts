@@ -109,7 +109,7 @@ describe('snapshot', () => {
       expect(d).toMatchObject({ action: 'default', heldBy: 'no-recipients' });
     });
 
-    it('decides like compileRules on generated rule sets (property)', () => {
+    it('decides like compileRules on generated rule sets, shadow and drop rules included (property)', () => {
       const pattern = fc.constantFrom(
         'alice@example.com',
         'alice+tag@example.com',
@@ -127,6 +127,8 @@ describe('snapshot', () => {
           ruleId: fc.constantFrom('r1', 'r2', 'r3', 'r4', 'r5', 'r6'),
           recipients: fc.array(pattern, { minLength: 1, maxLength: 3 }),
           action: fc.constantFrom('bounce', 'allow', 'Bounce', 'drop'),
+          // Issue 15: shadow rules (and the invalid shadow allow) travel through the snapshot too.
+          mode: fc.constantFrom('enforce', 'shadow', 'Shadow'),
           priority: fc.integer({ min: 1, max: 3 }),
           enabled: fc.boolean(),
           bounceType: fc.constantFrom('DoesNotExist', 'ContentRejected', 'TemporaryFailure'),
