@@ -3,8 +3,9 @@
  * on this machine, one after the other, and writes bench/results/latest.json
  * and bench/results/latest.md. Not part of `npm test`.
  *
- * Figures: cold-start, decision-cost, rule-scale, big-mail, rate-gate-pace,
- * dynamodb-cost, edit-to-effect, rule-report (BENCHMARKS.md explains each).
+ * Figures: cold-start, decision-cost, rule-scale, rule-snapshot, big-mail,
+ * rate-gate-pace, dynamodb-cost, edit-to-effect, rule-report (BENCHMARKS.md
+ * explains each).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -20,11 +21,13 @@ import type { Benchmark, FigureResult } from './lib/result';
 import { rateGatePace } from './rate-gate-pace';
 import { ruleReport } from './rule-report';
 import { ruleScale } from './rule-scale';
+import { ruleSnapshot } from './rule-snapshot';
 
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ['cold-start', coldStart],
   ['decision-cost', decisionCost],
   ['rule-scale', ruleScale],
+  ['rule-snapshot', ruleSnapshot],
   ['big-mail', bigMail],
   ['rate-gate-pace', rateGatePace],
   ['dynamodb-cost', dynamoDbCost],
