@@ -10,7 +10,7 @@
 import { NO_NEEDS, type MessageFacts, type MessageNeeds, type RecipientDecision } from '../model';
 import { FALSE, MessageView, TRUE, UNKNOWN, conditionsHold } from './conditions';
 import type { CompiledRules } from './index';
-import { matchesAddress, parseAddress, type AddressPattern, type ParsedAddress } from './pattern';
+import { Glob, matchesAddress, parseAddress, type AddressPattern, type ParsedAddress } from './pattern';
 import { parseRule, type Rule, type RuleIssue } from './rule-schema';
 
 /** An item that was skipped, with every problem found in it. */
@@ -55,11 +55,21 @@ interface PatternEntry {
   readonly pattern: AddressPattern;
 }
 
-const needsOf = (rule: Rule): MessageNeeds => ({
-  headers: Boolean(rule.subject || rule.fromHeader || rule.headers),
-  size: rule.minSizeBytes !== undefined || rule.maxSizeBytes !== undefined,
-  body: Boolean(rule.attachmentNames || rule.attachmentTypes),
-});
+/** Bits of a rule's entry in the index's `flags`. */
+const NEEDS_HEADERS = 1;
+const NEEDS_SIZE = 2;
+const NEEDS_BODY = 4;
+/** Only `recipients` and `enabled` constrain the rule: later candidates can never be reached. */
+const UNCONDITIONAL = 8;
+
+function flagsOf(rule: Rule): number {
+  let flags = 0;
+  if (rule.subject || rule.fromHeader || rule.headers) flags |= NEEDS_HEADERS;
+  if (rule.minSizeBytes !== undefined || rule.maxSizeBytes !== undefined) flags |= NEEDS_SIZE;
+  if (rule.attachmentNames || rule.attachmentTypes) flags |= NEEDS_BODY;
+  if (isUnconditional(rule)) flags |= UNCONDITIONAL;
+  return flags;
+}
 
 /** True when only `recipients` and `enabled` constrain the rule: later candidates can never be reached. */
 const isUnconditional = (rule: Rule): boolean =>
@@ -75,10 +85,106 @@ const isUnconditional = (rule: Rule): boolean =>
   !rule.attachmentTypes &&
   !rule.verdicts;
 
-function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+/**
+ * Fields evaluation never reads once the index is built: the index holds the
+ * recipients, the order holds the priority, and only enabled rules are in it.
+ * Everything else a rule has (a field added later included) is kept.
+ */
+const INDEXED_AWAY: ReadonlySet<string> = new Set(['enabled', 'priority', 'description', 'recipients']);
+
+/**
+ * Shares equal values between rules: 100,000 rules with three distinct bounce
+ * specs hold three objects, and `["*lottery*"]` on 9,000 rules is one list of
+ * one glob. Values are immutable (every Rule field is readonly), so sharing
+ * them is invisible to evaluation.
+ */
+class Interner {
+  private readonly byKey = new Map<string, unknown>();
+  /** Values seen before, by identity: a decoded snapshot already shares its bounce specs. */
+  private readonly seen = new Map<unknown, unknown>();
+  private readonly strings = new Map<string, string>();
+
+  intern<T>(value: T): T {
+    if (typeof value === 'string') {
+      const known = this.strings.get(value);
+      if (known !== undefined) return known as T;
+      this.strings.set(value, value);
+      return value;
+    }
+    if (typeof value !== 'object' || value === null) return value;
+    const same = this.seen.get(value);
+    if (same !== undefined) return same as T;
+    const key = keyOf(value);
+    let shared: unknown = value;
+    if (key !== undefined) {
+      const known = this.byKey.get(key);
+      if (known !== undefined) shared = known;
+      else this.byKey.set(key, value);
+    }
+    this.seen.set(value, shared);
+    return shared as T;
+  }
+}
+
+/** A structural key for values made of JSON data, globs and address patterns; undefined for anything else. */
+function keyOf(v: unknown): string | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+  if (v instanceof Glob) return `g${JSON.stringify(v.source)}`;
+  if (Array.isArray(v)) {
+    const parts: string[] = [];
+    for (const e of v) {
+      const k = keyOf(e);
+      if (k === undefined) return undefined;
+      parts.push(k);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>;
+    // An address pattern is a plain object too: its source says all it is.
+    if (typeof o.kind === 'string' && typeof o.source === 'string' && typeof o.plusAware === 'boolean') return `a${JSON.stringify(o.source)}`;
+    const parts: string[] = [];
+    for (const k of Object.keys(o).sort()) {
+      if (o[k] === undefined) continue;
+      const vk = keyOf(o[k]);
+      if (vk === undefined) return undefined;
+      parts.push(`${JSON.stringify(k)}:${vk}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  return undefined;
+}
+
+/**
+ * What the index keeps of a rule: every field but those in
+ * {@link INDEXED_AWAY}, with equal values shared. An unconditional rule (the
+ * bulk of a large set: one address, bounce or allow) comes down to its
+ * ruleId, action and shared bounce spec.
+ */
+function slim(rule: Rule, interner: Interner): Rule {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(rule)) {
+    const value = (rule as unknown as Record<string, unknown>)[key];
+    if (value === undefined || INDEXED_AWAY.has(key)) continue;
+    out[key] = key === 'ruleId' ? value : interner.intern(value);
+  }
+  return out as unknown as Rule;
+}
+
+/** Ordinals under one index key: one number for the usual single rule, a list beyond. */
+type Ordinals = number | number[];
+
+function push(map: Map<string, Ordinals>, key: string, ordinal: number): void {
+  const known = map.get(key);
+  if (known === undefined) map.set(key, ordinal);
+  else if (typeof known === 'number') map.set(key, [known, ordinal]);
+  else known.push(ordinal);
+}
+
+function pushEntry(map: Map<string, PatternEntry[]>, key: string, entry: PatternEntry): void {
   const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+  if (list) list.push(entry);
+  else map.set(key, [entry]);
 }
 
 /** Rules ordered by (priority, ruleId), ruleIds compared by code unit so order never depends on locale. */
@@ -86,24 +192,26 @@ const byPriorityThenId = (a: Rule, b: Rule): number =>
   a.priority - b.priority || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0);
 
 class RuleIndex implements CompiledRules {
-  private readonly exact = new Map<string, number[]>();
-  private readonly domain = new Map<string, number[]>();
+  private readonly exact = new Map<string, Ordinals>();
+  private readonly domain = new Map<string, Ordinals>();
   private readonly domainLocal = new Map<string, PatternEntry[]>();
-  private readonly subdomain = new Map<string, number[]>();
+  private readonly subdomain = new Map<string, Ordinals>();
   private readonly wildcard: PatternEntry[] = [];
-  private readonly needs: readonly MessageNeeds[];
-  private readonly unconditional: readonly boolean[];
+  /** Per ordinal: what the rule keeps for evaluation (see {@link slim}). */
+  private readonly rules: Rule[];
+  /** Per ordinal: NEEDS_* and UNCONDITIONAL bits. */
+  private readonly flags: Uint8Array;
   /** Invalid items that hold every bounce; the first names the hold. */
   private readonly holdsAll?: string;
   private readonly holds: readonly { readonly by: string; readonly pattern: AddressPattern }[];
 
-  constructor(
-    private readonly rules: readonly Rule[],
-    invalid: readonly InvalidRule[] = [],
-  ) {
+  constructor(rules: readonly Rule[], invalid: readonly InvalidRule[] = []) {
     const coversAnyone = invalid.find((i) => !i.covers);
     this.holdsAll = coversAnyone && nameOf(coversAnyone);
     this.holds = invalid.flatMap((i) => (i.covers ?? []).map((pattern) => ({ by: nameOf(i), pattern })));
+    const interner = new Interner();
+    this.rules = new Array<Rule>(rules.length);
+    this.flags = new Uint8Array(rules.length);
     rules.forEach((rule, ordinal) => {
       for (const pattern of rule.recipients) {
         switch (pattern.kind) {
@@ -114,7 +222,7 @@ class RuleIndex implements CompiledRules {
             push(this.domain, pattern.key!, ordinal);
             break;
           case 'domain-local':
-            push(this.domainLocal, pattern.key!, { ordinal, pattern });
+            pushEntry(this.domainLocal, pattern.key!, { ordinal, pattern });
             break;
           case 'subdomain':
             push(this.subdomain, pattern.key!, ordinal);
@@ -123,9 +231,9 @@ class RuleIndex implements CompiledRules {
             this.wildcard.push({ ordinal, pattern });
         }
       }
+      this.rules[ordinal] = slim(rule, interner);
+      this.flags[ordinal] = flagsOf(rule);
     });
-    this.needs = rules.map(needsOf);
-    this.unconditional = rules.map(isUnconditional);
   }
 
   get size(): number {
@@ -136,8 +244,10 @@ class RuleIndex implements CompiledRules {
   private candidates(address: ParsedAddress): number[] {
     if (address.address === '') return [];
     const found: number[] = [];
-    const add = (list: readonly number[] | undefined) => {
-      if (list) for (const o of list) found.push(o);
+    const add = (ordinals: Ordinals | undefined) => {
+      if (ordinals === undefined) return;
+      if (typeof ordinals === 'number') found.push(ordinals);
+      else for (const o of ordinals) found.push(o);
     };
     // Exact keys hold literal local parts; those without `+` also cover `+tag` variants.
     for (const local of [...address.locals, ...address.baseLocals]) add(this.exact.get(`${local}@${address.domain}`));
@@ -153,19 +263,16 @@ class RuleIndex implements CompiledRules {
   }
 
   needsFor(recipients: readonly string[]): MessageNeeds {
-    let headers = false;
-    let size = false;
-    let body = false;
+    let needs = 0;
     for (const recipient of recipients) {
       for (const ordinal of this.candidates(parseAddress(recipient))) {
-        const n = this.needs[ordinal];
-        headers ||= n.headers;
-        size ||= n.size;
-        body ||= n.body;
-        if (this.unconditional[ordinal]) break;
+        const flags = this.flags[ordinal];
+        needs |= flags;
+        if (flags & UNCONDITIONAL) break;
       }
     }
-    return headers || size || body ? { headers, size, body } : NO_NEEDS;
+    if ((needs & (NEEDS_HEADERS | NEEDS_SIZE | NEEDS_BODY)) === 0) return NO_NEEDS;
+    return { headers: (needs & NEEDS_HEADERS) !== 0, size: (needs & NEEDS_SIZE) !== 0, body: (needs & NEEDS_BODY) !== 0 };
   }
 
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[] {

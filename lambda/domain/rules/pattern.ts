@@ -168,18 +168,26 @@ export type AddressPatternKind =
  * - `alice@example.com`: that address, and `alice+tag@example.com` (plus-addressing),
  *   unless the pattern's local part itself contains `+`.
  * - `*`: every address.
+ *
+ * Only the parts a kind needs are built: an exact address or a domain (the
+ * bulk of a large rule set) is its `key` string alone, with no glob; a glob
+ * local part keeps its {@link Glob}, a subdomain or wildcard domain too.
  */
 export interface AddressPattern {
   readonly source: string;
   readonly kind: AddressPatternKind;
-  /** Undefined: any local part. */
+  /** `domain-local` and `wildcard` patterns with a local-part glob; undefined: any local part (or, for `exact`, the one in `key`). */
   readonly local?: Glob;
-  readonly domain: Glob;
+  /** `subdomain` and `wildcard` patterns only; the others have a literal domain in `key`. */
+  readonly domain?: Glob;
   /** Index key: the address (`exact`), the domain (`domain`, `domain-local`) or the parent domain (`subdomain`). */
   readonly key?: string;
   /** Also try the local part without its `+tag`. */
   readonly plusAware: boolean;
 }
+
+/** The kinds of address pattern, for readers of stored patterns. */
+export const ADDRESS_PATTERN_KINDS: readonly AddressPatternKind[] = ['exact', 'domain', 'domain-local', 'subdomain', 'wildcard'];
 
 const ADDRESS_FORBIDDEN = /[\s<>,;"()[\]\\]/;
 
@@ -188,41 +196,44 @@ const ADDRESS_FORBIDDEN = /[\s<>,;"()[\]\\]/;
  * (a reason always quotes the bad text).
  */
 export function parseAddressPattern(text: string): AddressPattern | string {
-  const q = JSON.stringify(text);
   if (text.length === 0) return 'pattern is empty';
-  if (text.length > MAX_PATTERN_LENGTH) return `pattern ${q.slice(0, 40)}… is longer than ${MAX_PATTERN_LENGTH} characters`;
+  if (text.length > MAX_PATTERN_LENGTH) return `pattern ${quote(text).slice(0, 40)}… is longer than ${MAX_PATTERN_LENGTH} characters`;
   if (CONTROL.test(text) || ADDRESS_FORBIDDEN.test(text)) {
-    return `pattern ${q} is not an address pattern (no spaces, quotes, brackets, commas or semicolons; one address or domain per entry)`;
+    return `pattern ${quote(text)} is not an address pattern (no spaces, quotes, brackets, commas or semicolons; one address or domain per entry)`;
   }
   const lower = text.toLowerCase();
   const at = lower.lastIndexOf('@');
   let localText = at >= 0 ? lower.slice(0, at) : '';
   let domainText = at >= 0 ? lower.slice(at + 1) : lower;
   if (domainText.endsWith('.') && domainText.length > 1) domainText = domainText.slice(0, -1);
-  if (domainText.length === 0) return `pattern ${q} has no domain after "@" (write "${localText}@*" for any domain)`;
-  if (domainText.startsWith('.')) return `pattern ${q} starts its domain with a dot (write "*${domainText}" for subdomains)`;
+  if (domainText.length === 0) return `pattern ${quote(text)} has no domain after "@" (write "${localText}@*" for any domain)`;
+  if (domainText.startsWith('.')) return `pattern ${quote(text)} starts its domain with a dot (write "*${domainText}" for subdomains)`;
   if (at < 0 && !/[.*?]/.test(domainText)) {
-    return `pattern ${q} is neither an address nor a domain (write "${domainText}@example.com" or a domain like "example.com")`;
+    return `pattern ${quote(text)} is neither an address nor a domain (write "${domainText}@example.com" or a domain like "example.com")`;
   }
   if (localText === '' || /^\*+$/.test(localText)) localText = '';
-  const local = localText === '' ? undefined : Glob.compile(localText);
-  const domain = Glob.compile(domainText);
-  const plusAware = local !== undefined && !localText.includes('+');
-  let kind: AddressPatternKind = 'wildcard';
-  let key: string | undefined;
-  if (domain.isLiteral) {
-    key = domainText;
-    if (local === undefined) kind = 'domain';
-    else if (local.isLiteral) {
-      kind = 'exact';
-      key = `${localText}@${domainText}`;
-    } else kind = 'domain-local';
-  } else if (local === undefined && domainText.startsWith('*.') && !/[*?]/.test(domainText.slice(2))) {
-    kind = 'subdomain';
-    key = domainText.slice(2);
+  const anyLocal = localText === '';
+  const plusAware = !anyLocal && !localText.includes('+');
+  const literalLocal = !anyLocal && !hasWildcard(localText);
+  if (!hasWildcard(domainText)) {
+    if (anyLocal) return { source: lower, kind: 'domain', key: domainText, plusAware };
+    // The key is the source itself unless a trailing dot was dropped: one string, not two.
+    const key = lower.length === localText.length + 1 + domainText.length ? lower : `${localText}@${domainText}`;
+    if (literalLocal) return { source: lower, kind: 'exact', key, plusAware };
+    return { source: lower, kind: 'domain-local', local: Glob.compile(localText), key: domainText, plusAware };
   }
-  return { source: lower, kind, local, domain, key, plusAware };
+  const local = anyLocal ? undefined : Glob.compile(localText);
+  const domain = Glob.compile(domainText);
+  if (anyLocal && domainText.startsWith('*.') && !hasWildcard(domainText.slice(2))) {
+    return { source: lower, kind: 'subdomain', domain, key: domainText.slice(2), plusAware };
+  }
+  return { source: lower, kind: 'wildcard', local, domain, plusAware };
 }
+
+const hasWildcard = (s: string): boolean => s.includes('*') || s.includes('?');
+
+/** The pattern as JSON, for reasons; only built when there is one. */
+const quote = (text: string): string => JSON.stringify(text);
 
 /** An address split for matching; all parts lower-cased. */
 export interface ParsedAddress {
@@ -295,9 +306,26 @@ export function registrableDomain(domain: string): string {
 /** True when the address matches the pattern (the empty sender matches nothing). */
 export function matchesAddress(pattern: AddressPattern, address: ParsedAddress): boolean {
   if (address.address === '') return false;
-  if (!pattern.domain.test(address.domain)) return false;
-  if (pattern.local === undefined) return true;
-  for (const l of address.locals) if (pattern.local.test(l)) return true;
-  if (pattern.plusAware) for (const l of address.baseLocals) if (pattern.local.test(l)) return true;
+  switch (pattern.kind) {
+    case 'exact': {
+      const key = pattern.key!;
+      const at = key.lastIndexOf('@');
+      if (address.domain.length !== key.length - at - 1 || !key.endsWith(address.domain)) return false;
+      return localMatches(pattern, address, (l) => l.length === at && key.startsWith(l));
+    }
+    case 'domain':
+      return address.domain === pattern.key;
+    case 'domain-local':
+      return address.domain === pattern.key && localMatches(pattern, address, (l) => pattern.local!.test(l));
+    default:
+      if (!pattern.domain!.test(address.domain)) return false;
+      return pattern.local === undefined || localMatches(pattern, address, (l) => pattern.local!.test(l));
+  }
+}
+
+/** True when one of the address's local parts (or, plus-aware, one without its `+tag`) passes `test`. */
+function localMatches(pattern: AddressPattern, address: ParsedAddress, test: (local: string) => boolean): boolean {
+  for (const l of address.locals) if (test(l)) return true;
+  if (pattern.plusAware) for (const l of address.baseLocals) if (test(l)) return true;
   return false;
 }

@@ -10,9 +10,10 @@ import { MemoryBounceQueue } from '../../../lambda/adapters/memory/bounce-queue'
 import { MemoryMailStore } from '../../../lambda/adapters/memory/mail-store';
 import { MemoryMessageLedger } from '../../../lambda/adapters/memory/message-ledger';
 import { S3MailStore } from '../../../lambda/adapters/s3/mail-store';
+import { SnapshotRuleSource } from '../../../lambda/adapters/snapshot/snapshot-rule-source';
 import { SqsBounceQueue } from '../../../lambda/adapters/sqs/bounce-queue';
 import type { ReceiveDeps } from '../../../lambda/app/receive-message';
-import { buildReceiveDeps, createReceiveHandler, type LogContext } from '../../../lambda/app/receive-wiring';
+import { buildReceiveDeps, buildRuleSource, createReceiveHandler, type LogContext } from '../../../lambda/app/receive-wiring';
 import { ValidationError, MailNotFoundError } from '../../../lambda/commons/errors';
 import { loadConfig } from '../../../lambda/config/config';
 import type { MessageFacts, RecipientDecision } from '../../../lambda/domain/model';
@@ -79,6 +80,14 @@ describe('receive-wiring', () => {
       expect(deps.queue).toBeInstanceOf(SqsBounceQueue);
       expect(deps.policy).toEqual({ senderAuth: 'spf-pass' });
       expect(deps.auditTtlDays).toBe(30);
+    });
+  });
+
+  describe('buildRuleSource', () => {
+    it('reads the compiled snapshot when RULES_SNAPSHOT_BUCKET is set, else Scans the rules table', () => {
+      const clients = { dynamodb: new DynamoDBClient({}), s3: new S3Client({}) };
+      expect(buildRuleSource(loadConfig(ENV), clients, { cacheMs: 60_000 })).toBeInstanceOf(DynamoDbRuleSource);
+      expect(buildRuleSource(loadConfig({ ...ENV, RULES_SNAPSHOT_BUCKET: 'bouncer-rules' }), clients, { cacheMs: 60_000 })).toBeInstanceOf(SnapshotRuleSource);
     });
   });
 

@@ -31,6 +31,19 @@ describe('config', () => {
       expect(config.endpoints).toEqual({});
     });
 
+    it('reads rules from the Scan path unless RULES_SNAPSHOT_BUCKET is set, with snapshots under rules/ by default', () => {
+      expect(loadConfig(minimal)).toMatchObject({ rulesSnapshotBucket: undefined, rulesSnapshotPrefix: 'rules/' });
+      expect(loadConfig({ ...minimal, RULES_SNAPSHOT_BUCKET: 'bouncer-rules', RULES_SNAPSHOT_PREFIX: 'compiled/v1/' })).toMatchObject({
+        rulesSnapshotBucket: 'bouncer-rules',
+        rulesSnapshotPrefix: 'compiled/v1/',
+      });
+    });
+
+    it('refuses a snapshot bucket or prefix S3 would not take, quoting it', () => {
+      expect(() => loadConfig({ ...minimal, RULES_SNAPSHOT_BUCKET: 'Rules_Bucket' })).toThrow(/RULES_SNAPSHOT_BUCKET must be an S3 bucket name .*\(got "Rules_Bucket"\)/);
+      expect(() => loadConfig({ ...minimal, RULES_SNAPSHOT_BUCKET: 'rules', RULES_SNAPSHOT_PREFIX: '/rules' })).toThrow(/RULES_SNAPSHOT_PREFIX must be an S3 key prefix/);
+    });
+
     it('turns tracing on only for TRACING=true and refuses other values', () => {
       expect(loadConfig({ ...minimal, TRACING: 'true' }).tracing).toBe(true);
       expect(loadConfig({ ...minimal, TRACING: 'false' }).tracing).toBe(false);
