@@ -121,7 +121,7 @@ describe('rules snapshot (compile on change, receive reads the pointer)', () => 
     const [held, other] = await decide(1, 2);
     expect(held).toEqual({ recipient: address(1), action: 'default', defaultAction: 'deliver', heldBy: 'typo-allow' });
     expect(other).toMatchObject({ action: 'bounce', ruleId: 'rule-2' });
-    const pointer = await new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable }).read();
+    const pointer = await new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read();
     expect(pointer).toMatchObject({ rules: RULES - 1, invalidCount: 1, invalid: [expect.objectContaining({ ruleId: 'typo-allow', holdsBouncesFor: address(1) })] });
     expect(pointer!.invalid[0].problems[0]).toMatch(/unknown attribute "expires": did you mean "activeUntil"/);
   });

@@ -92,7 +92,7 @@ setImmediate(() => process.stdout.write(JSON.stringify({ handler: typeof mod.han
         STATE_TABLE: 'state',
         BOUNCE_QUEUE_URL: 'http://127.0.0.1:9/queue/bounces',
         MAIL_BUCKET: 'mail',
-        // The compile function needs its bucket; receive reads it when set (issue 13).
+        // The compile function refuses to start without it; the stack sets it for receive and compile.
         RULES_SNAPSHOT_BUCKET: 'rules-snapshots',
       };
       const run = (file: string, tracing: string) =>

@@ -29,7 +29,7 @@ describe('compile-snapshot', () => {
     await rig.dispose();
   });
 
-  const pointer = () => new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable }).read();
+  const pointer = () => new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read();
   const objectBytes = async (key: string) => {
     const out = await s3.client().send(new GetObjectCommand({ Bucket: rig.bucket, Key: key }));
     return out.Body!.transformToByteArray();

@@ -53,14 +53,14 @@ describe('compile-wiring', () => {
       // Counted at the SDK edge: one Scan of the (one-page) table, one object, one pointer write.
       expect(clients.reads.snapshot().byOperation).toEqual({ Scan: 1, PutItem: 1 });
       expect(clients.s3Requests.requests()).toEqual({ PutObject: 1 });
-      expect((await new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable }).read())?.version).toBe(result.version);
+      expect((await new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read())?.version).toBe(result.version);
       expect(log.lines.find((l) => l.message === 'rules compiled')?.extra).toMatchObject({ records: 32, rules: 30 });
     });
 
     it('refuses an event that is not a stream batch with ValidationError, compiling nothing', async () => {
       const handler = createCompileHandler(rig.compileDeps(), { logContext: silentContext, coldStart });
       await expect(handler({ detail: 'scheduled' })).rejects.toThrow(ValidationError);
-      await expect(new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable }).read()).resolves.toBeUndefined();
+      await expect(new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read()).resolves.toBeUndefined();
     });
 
     it('throws when the compile fails, so the event source mapping retries the batch, and logs why', async () => {
