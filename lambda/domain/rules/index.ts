@@ -14,7 +14,7 @@ export interface CompiledRules {
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
 
-export { shadowAll } from './shadow';
+export { shadowAll, shadowText } from './shadow';
 export { compileRules, describeHold, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
 export {
   DEFAULT_PRIORITY,
