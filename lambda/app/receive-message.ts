@@ -160,7 +160,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   let decisions: RecipientDecision[];
   try {
     const needs = rules.needsFor(facts.recipients);
-    facts = await enrich(deps.mail, facts, needs);
+    facts = await enrichForRules(needs);
     if (facts.bodyUnparsed !== undefined) {
       // Only the body's conditions are unknown: every other decision stands.
       log.warn('stored message could not be parsed; attachment conditions are unknown', { messageId, error: facts.bodyUnparsed });
@@ -184,7 +184,8 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
       return { disposition: 'CONTINUE', outcome: { kind: 'no-bounce' }, decisions };
     }
     // The guard reads Auto-Submitted and Content-Type: it must see the whole block (for a real or a shadow bounce).
-    if (decisions.some((d) => isBounce(d) || hasShadowBounce(d))) facts = await enrich(deps.mail, facts, GUARD_NEEDS);
+    if (decisions.some(isBounce)) facts = await enrich(deps.mail, facts, GUARD_NEEDS);
+    else if (decisions.some(hasShadowBounce)) facts = await enrichForShadowGuard();
   } catch (err) {
     if (err instanceof MailStoreError) {
       const missing = err instanceof MailNotFoundError;
@@ -279,6 +280,36 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   count(MetricName.BouncesQueued);
   log.info('bounce queued', { messageId, recipients: bounces.length, sender: mask(facts.sender) });
   return { disposition, outcome: { kind: 'queued', recipients: bounces.length }, decisions };
+
+  /**
+   * Reads what the rules need. When the read fails and shadow rules asked for
+   * more than the enforced ones, it reads again only what the enforced rules
+   * need: a shadow rule must not fail a message its absence would have let
+   * through (its conditions on the unread data are then unknown, so it is not
+   * recorded). A failure the enforced rules share is thrown as before.
+   */
+  async function enrichForRules(needs: MessageNeeds): Promise<MessageFacts> {
+    try {
+      return await enrich(deps.mail, facts, needs);
+    } catch (err) {
+      if (!(err instanceof MailStoreError)) throw err;
+      const enforced = rules.needsFor(facts.recipients, { enforcedOnly: true });
+      if (enforced.headers === needs.headers && enforced.size === needs.size && enforced.body === needs.body) throw err;
+      log.warn('stored message could not be read for shadow rules; their conditions on it are unknown', { messageId, error: err.message });
+      return enrich(deps.mail, facts, enforced);
+    }
+  }
+
+  /** The whole header block for the guard's shadow verdict; unreadable, the guard sees incomplete headers and refuses. */
+  async function enrichForShadowGuard(): Promise<MessageFacts> {
+    try {
+      return await enrich(deps.mail, facts, GUARD_NEEDS);
+    } catch (err) {
+      if (!(err instanceof MailStoreError)) throw err;
+      log.warn('stored message could not be read for the shadow verdict; the guard sees what the event holds', { messageId, error: err.message });
+      return facts;
+    }
+  }
 
   function skipped(verdict: GuardVerdict, d: Disposition): ReceiveResult {
     for (const reason of verdict.reasons) countWith(metrics, MetricName.BouncesSkipped, 'reason', reason);

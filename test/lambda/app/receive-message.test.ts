@@ -477,8 +477,8 @@ describe('receive-message', () => {
     const SENDER = 'prvs=144d0cba7=sender@example.com';
     const to = (...recipients: string[]) => sesRecord((e) => (e.Records[0].ses.receipt.recipients = recipients));
     /** The harness with real rules compiled from items, and the stack-wide switch. */
-    function withRules(items: unknown[], options: { guard?: GuardVerdict; budget?: number; shadowMode?: boolean } = {}) {
-      const h = harness({ rules: bounceAll(), guard: options.guard, budget: options.budget });
+    function withRules(items: unknown[], options: { guard?: GuardVerdict; budget?: number; shadowMode?: boolean; withMessage?: boolean } = {}) {
+      const h = harness({ rules: bounceAll(), guard: options.guard, budget: options.budget, withMessage: options.withMessage });
       const compiled = compileRules(items);
       expect(compiled.invalid).toEqual([]);
       const deps: ReceiveDeps = { ...h.deps, rules: { current: async () => compiled.rules }, shadowMode: options.shadowMode };
@@ -624,6 +624,27 @@ describe('receive-message', () => {
       expect(h.recorder.total(MetricName.RecipientsDropped)).toBe(0);
       expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-drop' })).toBe(1);
       expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-bounce' })).toBe(1);
+    });
+
+    it('does not fail a message when only a shadow rule needed the stored mail and it cannot be read: the shadow rule is not recorded', async () => {
+      const h = withRules([{ ...shadowBounce, maxSizeBytes: 1_000_000 }], { withMessage: false });
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'no-bounce' });
+      expect(h.ledger.writes).toBe(0);
+      expect(h.recorder.logs.some((l) => l.message === 'stored message could not be read for shadow rules; their conditions on it are unknown')).toBe(true);
+    });
+
+    it('still fails the message when an enforced rule needs the unreadable mail (retried, never a wrong decision)', async () => {
+      const h = withRules([{ ...shadowBounce, maxSizeBytes: 1_000_000 }, { ruleId: 'big', recipients: ['example.com'], action: 'bounce', minSizeBytes: 1 }], { withMessage: false });
+      await expect(receiveMessage(h.deps, sesRecord())).rejects.toBeInstanceOf(MailNotFoundError);
+      expect(h.ledger.writes).toBe(0);
+    });
+
+    it('records the guard refusing incomplete headers when the full block for a shadow verdict cannot be read', async () => {
+      const h = withRules([shadowBounce], { withMessage: false });
+      const result = await receiveMessage(h.deps, sesRecord((e) => (e.Records[0].ses.mail.headersTruncated = true)));
+      expect(result.outcome).toMatchObject({ kind: 'shadow' });
+      expect(h.guardSaw[0].headersComplete).toBe(false);
     });
 
     it.each([
