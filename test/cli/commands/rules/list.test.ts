@@ -33,7 +33,7 @@ describe('cli/commands/rules/list', () => {
       expect(rows[2].slice(recipientsAt)).toMatch(/^former@example\.com, left-\*@example\.com\s+people who left$/);
       expect(rows[2]).toContain('DoesNotExist 5.1.1');
       expect(rows[3]).toMatch(/^paused\s+no\s+100\s+bounce\s+ContentRejected 5\.7\.1/);
-      expect(rows[1]).toContain('action: must be "bounce" or "allow" (got "reject")');
+      expect(rows[1]).toContain('action: must be "bounce", "allow" or "drop" (got "reject")');
       expect(r.stdout).toContain(`4 rules in ${table}: 2 enabled, 1 disabled, 1 invalid`);
     });
 
