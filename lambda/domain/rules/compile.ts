@@ -266,10 +266,12 @@ class RuleIndex implements CompiledRules {
     return found.filter((o, i) => i === 0 || o !== found[i - 1]);
   }
 
-  needsFor(recipients: readonly string[]): MessageNeeds {
+  needsFor(recipients: readonly string[], options?: { readonly enforcedOnly?: boolean }): MessageNeeds {
     let needs = 0;
+    const enforcedOnly = options?.enforcedOnly ?? false;
     for (const recipient of recipients) {
       for (const ordinal of this.candidates(parseAddress(recipient))) {
+        if (enforcedOnly && this.rules[ordinal].mode === 'shadow') continue;
         const flags = this.flags[ordinal];
         needs |= flags;
         // UNCONDITIONAL is never set on a shadow rule: it decides nothing, so evaluation (and what it needs) goes on past it.
@@ -308,6 +310,7 @@ class RuleIndex implements CompiledRules {
       if (truth === TRUE) {
         if (rule.mode === 'shadow') {
           // Changes nothing: recorded, then evaluation goes on as if it had not matched.
+          // (Only bounce and drop rules can be shadow rules: the schema refuses a shadow allow.)
           if ((shadow ??= []).length < MAX_SHADOW_MATCHES) shadow.push({ ruleId: rule.ruleId, action: rule.action as ShadowMatch['action'] });
           continue;
         }
