@@ -27,7 +27,7 @@ import { parseSesEvent } from '../lambda/domain/event/ses-event';
 import { checkSender } from '../lambda/domain/guard';
 import type { AttachmentFacts, BounceSpec, GuardPolicy, GuardVerdict, ShadowMatch, Verdicts } from '../lambda/domain/model';
 import type { CompiledRules } from '../lambda/domain/rules';
-import type { HeaderBlock, MailStore } from '../lambda/ports';
+import type { HeaderBlock, MailStore, ShadowVerdict } from '../lambda/ports';
 import type { VerdictOverrides } from '../local/ses-event/build-event';
 import { HEAD_BYTES, bounceDefaults, buildReceivedEvent } from '../local/ses-event/received-mail';
 
@@ -50,6 +50,8 @@ export interface DryRunInput {
   readonly bounceSenderArn?: string;
   /** @default local mode's: inbound-smtp.<domain of the first recipient> */
   readonly reportingMta?: string;
+  /** Stack-wide shadow mode, as SHADOW_MODE=true. @default false */
+  readonly shadowMode?: boolean;
 }
 
 /** What one recipient would get. */
@@ -81,12 +83,18 @@ export interface DryRunResult {
   readonly policy: GuardPolicy;
   /** Always false: the state table's per-sender budget is not consulted; a fresh in-memory one stands in. */
   readonly budgetConsulted: false;
-  /** What the receive use case did: `no-bounce`, `queued` or `skipped` (with the guard's reasons). */
+  /** What the receive use case did: `no-bounce`, `queued`, `skipped` (with the guard's reasons), `dropped` or `shadow`. */
   readonly outcome: ReceiveOutcome['kind'];
   /** SES's answer for a RequestResponse invocation. */
   readonly disposition: Disposition;
   /** The guard's verdict as the audit item records it; null when no recipient is bounced (the guard does not run). */
   readonly guard: GuardVerdict | null;
+  /**
+   * What the shadow matches would have met, when nothing is really bounced
+   * (SHADOW or DROPPED): the guard's verdict, and a budget that is always
+   * `within` here since the state table's budget is not consulted. Null otherwise.
+   */
+  readonly shadowVerdict: ShadowVerdict | null;
   readonly recipients: readonly DryRunRecipient[];
   /** The request the send function would make; null when nothing is queued. */
   readonly sendBounceRequest: SendBounceCommandInput | null;
@@ -153,6 +161,7 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
       policy: input.policy,
       clock: { now: () => input.receivedAt.getTime() },
       auditTtlDays: 1,
+      shadowMode: input.shadowMode ?? false,
       logger: silentLog,
       metrics: noMetrics,
     },
@@ -201,7 +210,8 @@ export async function dryRun(input: DryRunInput): Promise<DryRunResult> {
     budgetConsulted: false,
     outcome: result.outcome.kind,
     disposition: result.disposition,
-    guard: audit?.guard ?? null,
+    guard: audit && audit.state !== 'SHADOW' && audit.state !== 'DROPPED' ? audit.guard : null,
+    shadowVerdict: audit?.shadowVerdict ?? null,
     recipients,
     sendBounceRequest,
     ...(requestError ? { requestError } : {}),

@@ -33,6 +33,7 @@ export const CONTEXT_KEYS = {
   rulesCacheSeconds: 'seconds the functions cache rules (default 60)',
   logAddresses: 'true: log addresses in clear (default false: masked)',
   tracing: 'true: X-Ray active tracing with Powertools Tracer (default false: the Tracer is not loaded)',
+  shadow: 'true: stack-wide shadow mode, every bounce and drop is only recorded (default false)',
   sendReservedConcurrency: 'reserved concurrency of the send function, or none (default 2)',
   receiveMemoryMb: 'memory of the receive function in MB, 128-10240 (default 1024; 100,000 rules need at least 512)',
 } as const;
@@ -92,6 +93,7 @@ export function readContext(node: Node): SesBouncerProps {
     rulesCacheSeconds: int('rulesCacheSeconds', raw('rulesCacheSeconds')),
     logAddresses: bool('logAddresses', raw('logAddresses')),
     tracing: bool('tracing', raw('tracing')),
+    shadow: bool('shadow', raw('shadow')),
     sendReservedConcurrency: reserved === 'none' ? null : int('sendReservedConcurrency', reserved),
     receiveMemorySize: int('receiveMemoryMb', raw('receiveMemoryMb')),
   };

@@ -232,6 +232,16 @@ export interface SesBouncerProps {
   readonly tracing?: boolean;
 
   /**
+   * Stack-wide shadow mode, for a first deployment on a live domain: every
+   * bounce and drop a rule decides is recorded instead (audit state SHADOW,
+   * with what the sender guard and the sender budget would have said, and
+   * the `ShadowMatches` metric) and the mail goes on as if no rule had
+   * matched. No SendBounce call is made. Turn it off to enforce the rules.
+   * @default false
+   */
+  readonly shadow?: boolean;
+
+  /**
    * Reserved concurrency of the sending function; `null` reserves none
    * (accounts whose concurrency quota is 10 cannot reserve any). The event
    * source caps concurrency at 2 either way.
@@ -308,6 +318,7 @@ export interface ResolvedProps {
   readonly rulesCacheSeconds: number;
   readonly logAddresses: boolean;
   readonly tracing: boolean;
+  readonly shadow: boolean;
   readonly sendReservedConcurrency?: number;
   readonly receiveMemorySize: number;
   readonly rulesTableRemovalPolicy: RemovalPolicy;
@@ -404,6 +415,7 @@ export function resolveProps(props: SesBouncerProps, uniqueName: string, importR
     rulesCacheSeconds,
     logAddresses: props.logAddresses ?? false,
     tracing: props.tracing ?? false,
+    shadow: props.shadow ?? false,
     sendReservedConcurrency,
     receiveMemorySize,
     rulesTableRemovalPolicy: props.rulesTableRemovalPolicy ?? RemovalPolicy.RETAIN,

@@ -20,6 +20,8 @@ Options:
                       rules table is empty                                  [local/seed-rules.json]
   --verdicts SPEC     default SES verdicts, e.g. spf=FAIL,spam=GRAY          [all PASS]
   --cache-seconds N   how long rules are cached before a re-read             [2]
+  --shadow            stack-wide shadow mode: every bounce and drop is only
+                      recorded (env SES_BOUNCER_SHADOW=true)                [off]
   --verbose           also print the functions' JSON logs
   -h, --help          this text
 
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
         rules: { type: 'string' },
         verdicts: { type: 'string' },
         'cache-seconds': { type: 'string' },
+        shadow: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -113,7 +116,12 @@ async function main(): Promise<void> {
   const outboxDir = resolve(flags.outbox ?? '.local/outbox');
   const rulesPath = flags.rules ? resolve(flags.rules) : DEFAULT_SEED_RULES;
   const dataDir = flags['data-dir'] ? resolve(flags['data-dir']) : undefined;
-  const env = Object.fromEntries(TUNABLE_SETTINGS.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+  const env: Record<string, string | undefined> = Object.fromEntries(TUNABLE_SETTINGS.filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+  const shadowText = process.env.SES_BOUNCER_SHADOW;
+  if (shadowText !== undefined && shadowText !== '' && shadowText !== 'true' && shadowText !== 'false') {
+    fail(`SES_BOUNCER_SHADOW must be true or false (got "${shadowText}")`);
+  }
+  if (flags.shadow || shadowText === 'true') env.SHADOW_MODE = 'true';
 
   const time = () => new Date().toISOString().slice(11, 19);
   const print = (line: string) => process.stdout.write(`${time()} ${line}\n`);

@@ -7,12 +7,12 @@ import { createSendHandler, buildSendDeps } from '../../lambda/app/send-wiring';
 import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
 import { MemoryBounceQueue } from '../../lambda/adapters/memory/bounce-queue';
 import { createClients, type Clients } from '../../lambda/commons/clients';
-import { loadConfig, type Config } from '../../lambda/config/config';
+import { loadConfig, type Config, type ConfigEnv } from '../../lambda/config/config';
 import type { AuditRecord, BounceJob } from '../../lambda/ports';
 import type { LocalTableNames } from '../../local/tables';
 import { silentLogger, silentMetrics } from './fixtures';
 
-export function localConfig(options: { dynamodb: string; ses?: string; s3?: string; tables: LocalTableNames; bucket?: string }): Config {
+export function localConfig(options: { dynamodb: string; ses?: string; s3?: string; tables: LocalTableNames; bucket?: string; env?: ConfigEnv }): Config {
   return loadConfig({
     BOUNCE_SENDER: 'mailer-daemon@shop.example',
     REPORTING_MTA: 'mx.shop.example',
@@ -26,6 +26,7 @@ export function localConfig(options: { dynamodb: string; ses?: string; s3?: stri
     // Many bounces from one test sender: the budget must not be what the figures measure.
     SENDER_BUDGET_PER_ADDRESS: '1000000',
     SENDER_BUDGET_PER_DOMAIN: '1000000',
+    ...options.env,
   });
 }
 

@@ -17,9 +17,12 @@ export const explainCommand: Command = {
 Reads the audit record the receive function wrote for the SES message id (the
 messageId of the SES event, also the S3 object key suffix) from the state table
 and prints it: state, received time, envelope sender, each recipient's decision
-with the ruleId and bounce fields, the guard's reasons, send attempts, the
-MessageId SES gave the bounce, and timestamps. Only messages with a bounce
-decision have a record; it is kept for AUDIT_TTL_DAYS (default 30).
+with the ruleId and bounce fields, the shadow rules that matched before it
+(what they would have done), the guard's reasons, send attempts, the
+MessageId SES gave the bounce, and timestamps. Only messages with a bounce,
+a drop or a shadow match have a record (state DROPPED or SHADOW for the last
+two, SHADOW with what the guard and the sender budget would have said); it
+is kept for AUDIT_TTL_DAYS (default 30).
 
 Options:
   --json    print the record as JSON

@@ -3,7 +3,7 @@ import { ValidationError } from '../../lambda/commons/errors';
 import { printable } from '../../lambda/commons/printable';
 import { envelopeSender } from '../../lambda/domain/event/ses-event';
 import type { SenderAuthPolicy } from '../../lambda/domain/model';
-import { compileRules, type RuleCompilation } from '../../lambda/domain/rules';
+import { compileRules, shadowText, type RuleCompilation } from '../../lambda/domain/rules';
 import { addressesIn } from '../../lambda/mail/address-list';
 import { parseHeaderBlock, splitHeaderBlock } from '../../lambda/mail/header-block';
 import { parseVerdictSpec, type VerdictOverrides } from '../../local/ses-event/build-event';
@@ -39,7 +39,13 @@ async function loadRules(ctx: CommandContext): Promise<{ compilation: RuleCompil
 }
 
 function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilation: RuleCompilation): void {
-  const guard = r.guard === null ? 'not run (no recipient is bounced)' : r.guard.allowed ? 'allowed' : `refused: ${r.guard.reasons.join(', ')}`;
+  const verdictText = (g: { allowed: boolean; reasons: readonly string[] }) => (g.allowed ? 'allowed' : `refused: ${g.reasons.join(', ')}`);
+  const guard =
+    r.guard !== null
+      ? verdictText(r.guard)
+      : r.shadowVerdict !== null && r.recipients.some((p) => p.shadow?.some((m) => m.action === 'bounce'))
+        ? `${verdictText(r.shadowVerdict.guard)} for the shadow bounces (nothing is bounced)`
+        : 'not run (no recipient is bounced)';
   const verdicts = Object.entries(r.verdicts)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
@@ -56,13 +62,17 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
   ];
   for (const line of renderFields(fields)) println(out, line);
   println(out);
+  // Shadow matches are judged by the shadow verdict (nothing really bounced), else by the real guard.
+  const verdict = r.shadowVerdict ?? (r.guard ? { guard: r.guard } : undefined);
   const rows = r.recipients.map((p) => {
-    const outcome = p.decision !== 'bounce' ? 'deliver' : r.outcome === 'queued' ? 'bounce' : 'no bounce (guard)';
+    const outcome =
+      p.decision === 'drop' ? 'drop (no DSN)' : p.decision !== 'bounce' ? 'deliver' : r.outcome === 'queued' ? 'bounce' : 'no bounce (guard)';
     const bounce = p.bounce ? `${p.bounce.bounceType} ${p.bounce.status} ${p.bounce.action}` : '-';
     const rule = p.ruleId ?? (p.heldBy === undefined ? '(no rule matched)' : `(bounce held by invalid rule ${p.heldBy})`);
-    return [p.recipient, p.decision, rule, bounce, outcome];
+    const shadow = (p.shadow ?? []).map((m) => shadowText(m, verdict)).join(', ') || '-';
+    return [p.recipient, p.decision, rule, bounce, outcome, shadow];
   });
-  for (const line of renderTable(['RECIPIENT', 'DECISION', 'RULE', 'BOUNCE', 'OUTCOME'], rows)) println(out, line);
+  for (const line of renderTable(['RECIPIENT', 'DECISION', 'RULE', 'BOUNCE', 'OUTCOME', 'SHADOW'], rows)) println(out, line);
   println(out);
   if (r.sendBounceRequest) {
     println(out, 'SendBounce request that would be sent:');
@@ -70,7 +80,8 @@ function printText(out: TextSink, r: DryRunResult, rulesSource: string, compilat
   } else if (r.requestError) {
     println(out, `No SendBounce request: the send function would refuse it: ${printable(r.requestError)}`);
   } else if (!r.recipients.some((p) => p.decision === 'bounce')) {
-    println(out, 'No SendBounce request: no recipient is bounced.');
+    const shadowed = r.recipients.some((p) => p.shadow?.some((m) => m.action === 'bounce'));
+    println(out, `No SendBounce request: no recipient is bounced${shadowed ? ' (shadow matches are only recorded)' : ''}.`);
   } else {
     println(out, `No SendBounce request: the guard refuses to bounce (${r.guard?.reasons.join(', ')}).`);
   }
@@ -103,6 +114,8 @@ Options:
   --bounce-sender-arn ARN BounceSenderArn (default: none)
   --reporting-mta HOST    Reporting-MTA host (default, as in local mode: inbound-smtp.<domain of the first bounced recipient>)
   --message-id ID         SES message id to use (default: a fresh one)
+  --shadow                stack-wide shadow mode, as the construct's shadow prop:
+                          every bounce and drop is shown as a shadow match
   --json                  print one JSON document instead of text
 
 Examples:
@@ -119,6 +132,7 @@ Examples:
       'bounce-sender-arn': { type: 'string' },
       'reporting-mta': { type: 'string' },
       'message-id': { type: 'string' },
+      shadow: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     positionals: { min: 0, max: 0 },
@@ -170,6 +184,7 @@ Examples:
         bounceSender: args.string('bounce-sender'),
         bounceSenderArn: args.string('bounce-sender-arn'),
         reportingMta: args.string('reporting-mta'),
+        shadowMode: args.flag('shadow'),
       });
     } catch (error) {
       // A malformed simulate header in the message, or an event the receive schema refuses.

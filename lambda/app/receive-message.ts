@@ -1,6 +1,8 @@
 import { MailNotFoundError, MailStoreError, MalformedMailError } from '../commons/errors';
 import { logger as defaultLogger, maskAddress } from '../commons/logger';
 import { MetricName, metrics as defaultMetrics, MetricUnit } from '../commons/metrics';
+import type { ShadowOutcome } from '../commons/metric-names';
+import { shadowAll } from '../domain/rules';
 import { sesCanBounce } from '../domain/bounce/build-request';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
 import { fitBounces } from '../domain/bounce/fit';
@@ -13,6 +15,7 @@ import type {
   MessageFacts,
   MessageNeeds,
   RecipientDecision,
+  ShadowMatch,
 } from '../domain/model';
 import type {
   AuditRecord,
@@ -24,6 +27,8 @@ import type {
   MessageLedger,
   RuleSource,
   SenderBudget,
+  ShadowBudgetVerdict,
+  ShadowVerdict,
 } from '../ports';
 
 type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
@@ -62,6 +67,11 @@ export interface ReceiveDeps {
   readonly auditTtlDays: number;
   /** @default {@link DEFAULT_RECOVERY_AGE_MS} */
   readonly recoveryAgeMs?: number;
+  /**
+   * Stack-wide shadow mode (config SHADOW_MODE): every bounce and drop
+   * becomes a shadow match and nothing is bounced or dropped. @default false
+   */
+  readonly shadowMode?: boolean;
   /** Log addresses in clear. @default false */
   readonly logAddresses?: boolean;
   /** @default the project logger */
@@ -72,7 +82,9 @@ export interface ReceiveDeps {
 
 /**
  * What became of one received message.
- * - `no-bounce`: no recipient had a bounce decision; nothing was written.
+ * - `no-bounce`: no recipient had a bounce, drop or shadow decision; nothing was written.
+ * - `dropped`: no bounce, some recipients dropped (no DSN); claimed as DROPPED.
+ * - `shadow`: only shadow matches; claimed as SHADOW with what would have happened.
  * - `queued`: claimed and handed to the bounce queue.
  * - `skipped`: claimed as SKIPPED; the guard (or the sender budget) refused to bounce.
  * - `duplicate`: another invocation had claimed the message; `requeued` when its
@@ -80,6 +92,8 @@ export interface ReceiveDeps {
  */
 export type ReceiveOutcome =
   | { readonly kind: 'no-bounce' }
+  | { readonly kind: 'dropped'; readonly recipients: number }
+  | { readonly kind: 'shadow'; readonly matches: number; readonly verdict: ShadowVerdict }
   | { readonly kind: 'queued'; readonly recipients: number }
   | { readonly kind: 'skipped'; readonly reasons: readonly GuardReason[] }
   | { readonly kind: 'duplicate'; readonly state: BounceState; readonly requeued: boolean };
@@ -103,11 +117,19 @@ export interface ReceiveResult {
  * truncated event headers, the size, the body's attachments), and mail that
  * no rule bounces costs no write at all.
  *
- * Disposition: `STOP_RULE_SET` when every recipient has a bounce decision,
+ * Disposition: `STOP_RULE_SET` when every recipient is bounced or dropped,
  * whether or not the guard lets a bounce go out. The rule said "reject";
  * the guard only decides whether a DSN may be sent without backscatter, so a
  * refused bounce means the mail is dropped silently, not delivered. Mixed
  * messages `CONTINUE` (SES cannot deliver to only some recipients of a rule).
+ * Shadow matches never change it (SES reads it only for RequestResponse).
+ *
+ * Drops and shadow matches (issue 15): a message without a real bounce but
+ * with drops or shadow matches writes ONE item, conditionally like the claim
+ * (DROPPED, or SHADOW with `shadowVerdict`: the guard's verdict and the
+ * sender budget's, peeked with a read and never spent); duplicates write
+ * nothing. A message with a real bounce keeps its usual states, its
+ * decisions carrying the drops and the shadow matches.
  *
  * Duplicates: the claim is a conditional put, so of any number of concurrent
  * invocations exactly one proceeds. A duplicate that finds the claim still
@@ -138,7 +160,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   let decisions: RecipientDecision[];
   try {
     const needs = rules.needsFor(facts.recipients);
-    facts = await enrich(deps.mail, facts, needs);
+    facts = await enrichForRules(needs);
     if (facts.bodyUnparsed !== undefined) {
       // Only the body's conditions are unknown: every other decision stands.
       log.warn('stored message could not be parsed; attachment conditions are unknown', { messageId, error: facts.bodyUnparsed });
@@ -148,17 +170,22 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
       log.warn('header block cut at the read cap; conditions on headers it lacks are unknown', { messageId });
     }
     decisions = rules.evaluate(facts, new Date(nowMs));
+    if (deps.shadowMode) decisions = shadowAll(decisions);
     for (const d of decisions) {
       log.info('recipient decision', {
         messageId,
         ruleId: d.action === 'default' ? undefined : d.ruleId,
         action: d.action,
         recipient: mask(d.recipient),
+        ...(d.shadow ? { shadow: d.shadow.map(describeShadow) } : {}),
       });
     }
-    if (!decisions.some(isBounce)) return { disposition: 'CONTINUE', outcome: { kind: 'no-bounce' }, decisions };
-    // The guard reads Auto-Submitted and Content-Type: it must see the whole block.
-    facts = await enrich(deps.mail, facts, GUARD_NEEDS);
+    if (!decisions.some((d) => isBounce(d) || isDrop(d) || d.shadow !== undefined)) {
+      return { disposition: 'CONTINUE', outcome: { kind: 'no-bounce' }, decisions };
+    }
+    // The guard reads Auto-Submitted and Content-Type: it must see the whole block (for a real or a shadow bounce).
+    if (decisions.some(isBounce)) facts = await enrich(deps.mail, facts, GUARD_NEEDS);
+    else if (decisions.some(hasShadowBounce)) facts = await enrichForShadowGuard();
   } catch (err) {
     if (err instanceof MailStoreError) {
       const missing = err instanceof MailNotFoundError;
@@ -171,6 +198,9 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     }
     throw err;
   }
+
+  const disposition: Disposition = decisions.every((d) => isBounce(d) || isDrop(d)) ? 'STOP_RULE_SET' : 'CONTINUE';
+  if (!decisions.some(isBounce)) return recordWithoutBounce();
 
   // What the job (SQS) and the audit item (DynamoDB) can carry; the rest is not bounced, and counted.
   const fitted = fitBounces(decisions);
@@ -185,7 +215,6 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     });
     count(MetricName.RecipientsOverLimit, fitted.unbounced.length);
   }
-  const disposition: Disposition = decisions.every(isBounce) ? 'STOP_RULE_SET' : 'CONTINUE';
   const checked = deps.checkSender(facts, deps.policy);
   const guard: GuardVerdict = bounces.length > 0 ? checked : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
   const nowIso = new Date(nowMs).toISOString();
@@ -208,20 +237,10 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   };
 
   const claim = await deps.ledger.claim(audit);
-  if (!claim.claimed) {
-    const existing = claim.existing;
-    const age = nowMs - Date.parse(existing.updatedAt);
-    const requeue = existing.state === 'PENDING' && age >= (deps.recoveryAgeMs ?? DEFAULT_RECOVERY_AGE_MS);
-    if (requeue) await deps.queue.enqueue(jobFrom(existing));
-    log.info(requeue ? 'duplicate invocation; stale pending claim re-enqueued' : 'duplicate invocation; nothing to do', {
-      messageId,
-      state: existing.state,
-      claimAgeMs: age,
-    });
-    return { disposition, outcome: { kind: 'duplicate', state: existing.state, requeued: requeue }, decisions };
-  }
+  if (!claim.claimed) return duplicate(claim.existing);
 
   count(MetricName.RecipientsBounced, bounces.length);
+  countDrops();
   if (unbounceable.length > 0) {
     count(MetricName.RecipientsUnbounceable, unbounceable.length);
     log.warn('recipients SES cannot bounce (non-ascii address); recorded in the audit item, not bounced', {
@@ -229,7 +248,10 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
       recipients: unbounceable.map(mask),
     });
   }
-  if (!guard.allowed) return skipped(guard, disposition);
+  if (!guard.allowed) {
+    countShadow({ guard, budget: 'not-checked' });
+    return skipped(guard, disposition);
+  }
 
   // After the claim, so that duplicates never spend a sender's budget.
   let withinBudget: boolean;
@@ -244,6 +266,7 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     budgetError = `sender budget unavailable: ${err instanceof Error ? err.message : String(err)}`;
     log.error('sender budget unavailable; not bouncing', { messageId, error: budgetError });
   }
+  countShadow({ guard, budget: budgetError ? 'unavailable' : withinBudget ? 'within' : 'spent' });
   if (!withinBudget) {
     const spent: GuardVerdict = { allowed: false, reasons: ['sender-budget-exceeded'] };
     await deps.ledger.transition(messageId, ['PENDING'], 'SKIPPED', {
@@ -258,11 +281,154 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   log.info('bounce queued', { messageId, recipients: bounces.length, sender: mask(facts.sender) });
   return { disposition, outcome: { kind: 'queued', recipients: bounces.length }, decisions };
 
+  /**
+   * Reads what the rules need. When the read fails and shadow rules asked for
+   * more than the enforced ones, it reads again only what the enforced rules
+   * need: a shadow rule must not fail a message its absence would have let
+   * through (its conditions on the unread data are then unknown, so it is not
+   * recorded). A failure the enforced rules share is thrown as before.
+   */
+  async function enrichForRules(needs: MessageNeeds): Promise<MessageFacts> {
+    try {
+      return await enrich(deps.mail, facts, needs);
+    } catch (err) {
+      if (!(err instanceof MailStoreError)) throw err;
+      const enforced = rules.needsFor(facts.recipients, { enforcedOnly: true });
+      if (enforced.headers === needs.headers && enforced.size === needs.size && enforced.body === needs.body) throw err;
+      log.warn('stored message could not be read for shadow rules; their conditions on it are unknown', { messageId, error: err.message });
+      return enrich(deps.mail, facts, enforced);
+    }
+  }
+
+  /** The whole header block for the guard's shadow verdict; unreadable, the guard sees incomplete headers and refuses. */
+  async function enrichForShadowGuard(): Promise<MessageFacts> {
+    try {
+      return await enrich(deps.mail, facts, GUARD_NEEDS);
+    } catch (err) {
+      if (!(err instanceof MailStoreError)) throw err;
+      log.warn('stored message could not be read for the shadow verdict; the guard sees what the event holds', { messageId, error: err.message });
+      return facts;
+    }
+  }
+
   function skipped(verdict: GuardVerdict, d: Disposition): ReceiveResult {
     for (const reason of verdict.reasons) countWith(metrics, MetricName.BouncesSkipped, 'reason', reason);
     log.info('bounce skipped', { messageId, reasons: verdict.reasons, sender: mask(facts.sender) });
     return { disposition: d, outcome: { kind: 'skipped', reasons: verdict.reasons }, decisions };
   }
+
+  /** Another invocation claimed the message first: nothing new is written (a stale PENDING claim's job is re-enqueued). */
+  async function duplicate(existing: AuditRecord): Promise<ReceiveResult> {
+    const age = nowMs - Date.parse(existing.updatedAt);
+    const requeue = existing.state === 'PENDING' && age >= (deps.recoveryAgeMs ?? DEFAULT_RECOVERY_AGE_MS);
+    if (requeue) await deps.queue.enqueue(jobFrom(existing));
+    log.info(requeue ? 'duplicate invocation; stale pending claim re-enqueued' : 'duplicate invocation; nothing to do', {
+      messageId,
+      state: existing.state,
+      claimAgeMs: age,
+    });
+    return { disposition, outcome: { kind: 'duplicate', state: existing.state, requeued: requeue }, decisions };
+  }
+
+  function countDrops(): number {
+    const dropped = decisions.filter(isDrop).length;
+    if (dropped > 0) count(MetricName.RecipientsDropped, dropped);
+    return dropped;
+  }
+
+  /** One ShadowMatches per recorded match, by what enforcing it would have done. */
+  function countShadow(verdict: ShadowVerdict): number {
+    let matches = 0;
+    for (const d of decisions) {
+      for (const m of d.shadow ?? []) {
+        countWith(metrics, MetricName.ShadowMatches, 'outcome', shadowOutcome(m, verdict));
+        matches++;
+      }
+    }
+    return matches;
+  }
+
+  /**
+   * No recipient is bounced; some are dropped or matched shadow rules. One
+   * conditional put records it (DROPPED, else SHADOW) with what a shadow
+   * bounce would have met: the guard's verdict and the budget's, read
+   * without spending it. Nothing is queued, SendBounce is never called.
+   */
+  async function recordWithoutBounce(): Promise<ReceiveResult> {
+    const shadowBounces = decisions.filter(hasShadowBounce);
+    let verdict: ShadowVerdict | undefined;
+    if (shadowBounces.length > 0) {
+      const checked = deps.checkSender(facts, deps.policy);
+      // As for a real bounce: a DSN needs at least one recipient SES can take.
+      const guard: GuardVerdict = shadowBounces.some((d) => sesCanBounce(d.recipient))
+        ? checked
+        : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
+      verdict = { guard, budget: guard.allowed ? await peekBudget() : 'not-checked' };
+    } else if (decisions.some((d) => d.shadow !== undefined)) {
+      // Only shadow drops: a drop sends no DSN, so neither the guard nor the budget has a say.
+      verdict = { guard: NOTHING_REFUSED, budget: 'not-checked' };
+    }
+    const dropping = decisions.some(isDrop);
+    const fitted = fitBounces(decisions);
+    const nowIso = new Date(nowMs).toISOString();
+    const record: AuditRecord = {
+      messageId,
+      receivedAt: facts.receivedAt,
+      sender: facts.sender,
+      decisions: fitted.decisions,
+      ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+      guard: verdict?.guard ?? NOTHING_REFUSED,
+      state: dropping ? 'DROPPED' : 'SHADOW',
+      ...(verdict ? { shadowVerdict: verdict } : {}),
+      attempts: 0,
+      createdAt: nowIso,
+      updatedAt: nowIso,
+      expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
+    };
+    const claim = await deps.ledger.claim(record);
+    if (!claim.claimed) return duplicate(claim.existing);
+
+    const dropped = countDrops();
+    const matches = verdict ? countShadow(verdict) : 0;
+    if (dropped > 0) log.info('recipients dropped without a DSN', { messageId, recipients: dropped, sender: mask(facts.sender) });
+    if (verdict) {
+      log.info('shadow matches recorded; nothing bounced for them', {
+        messageId,
+        matches,
+        guard: verdict.guard.allowed ? 'ok' : verdict.guard.reasons,
+        budget: verdict.budget,
+      });
+    }
+    const outcome: ReceiveOutcome = dropping ? { kind: 'dropped', recipients: dropped } : { kind: 'shadow', matches, verdict: verdict! };
+    return { disposition, outcome, decisions };
+  }
+
+  /** The sender budget's verdict for a shadow bounce, read with `peek`: never spent, never a throw. */
+  async function peekBudget(): Promise<ShadowBudgetVerdict> {
+    try {
+      return (await deps.budget.peek(facts.sender, new Date(nowMs))) ? 'within' : 'spent';
+    } catch (err) {
+      log.warn('sender budget unavailable for a shadow verdict', { messageId, error: err instanceof Error ? err.message : String(err) });
+      return 'unavailable';
+    }
+  }
+}
+
+/** The guard verdict of an item whose guard was not consulted, or had nothing to refuse (drops send no DSN). */
+const NOTHING_REFUSED: GuardVerdict = Object.freeze({ allowed: true, reasons: [] });
+
+/** What enforcing a shadow match would have done, for the ShadowMatches metric's `outcome`. */
+export function shadowOutcome(match: ShadowMatch, verdict: ShadowVerdict): ShadowOutcome {
+  if (match.action === 'drop') return 'would-drop';
+  if (!verdict.guard.allowed) return 'guard-refused';
+  if (verdict.budget === 'spent') return 'budget-spent';
+  if (verdict.budget === 'unavailable') return 'budget-unavailable';
+  return 'would-bounce';
+}
+
+/** `rule-id:would-bounce` (with `:stack` when the stack-wide switch made it a shadow match), for logs. */
+function describeShadow(m: ShadowMatch): string {
+  return `${m.ruleId}:would-${m.action}${m.stackWide ? ':stack' : ''}`;
 }
 
 /** Room in the audit item for the list of recipients SES cannot take (the decisions have their own budget). */
@@ -285,6 +451,14 @@ function capList(list: readonly string[], maxBytes: number): string[] {
 
 function isBounce(d: RecipientDecision): d is Extract<RecipientDecision, { action: 'bounce' }> {
   return d.action === 'bounce';
+}
+
+function isDrop(d: RecipientDecision): boolean {
+  return d.action === 'drop';
+}
+
+function hasShadowBounce(d: RecipientDecision): boolean {
+  return d.shadow !== undefined && d.shadow.some((m) => m.action === 'bounce');
 }
 
 function countWith(metrics: ReceiveMetricsSink, name: string, dimension: string, value: string): void {

@@ -61,6 +61,7 @@ export function buildReceiveDeps(
     clock,
     auditTtlDays: config.auditTtlDays,
     logAddresses: config.logAddresses,
+    shadowMode: config.shadowMode,
     logger: overrides.logger ?? defaultLogger,
     metrics: overrides.metrics ?? defaultMetrics,
   };

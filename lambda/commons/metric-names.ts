@@ -36,7 +36,25 @@ export const MetricName = {
   /** Stale PENDING claims the sweep handed to the queue again. */
   ClaimsRequeued: 'ClaimsRequeued',
   InvalidRules: 'InvalidRules',
+  /** Recipients a drop rule rejected without a DSN (no SendBounce). */
+  RecipientsDropped: 'RecipientsDropped',
+  /**
+   * Shadow matches (one per recipient and shadow rule recorded), emitted with
+   * dimension `outcome` = a {@link ShadowOutcome}: what enforcing the rule would have done.
+   */
+  ShadowMatches: 'ShadowMatches',
   /** Milliseconds between receipt and the SendBounce call. */
   QueueAgeAtSendMs: 'QueueAgeAtSendMs',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/**
+ * The `outcome` dimension of {@link MetricName.ShadowMatches}:
+ * - `would-bounce`: the guard and the sender budget would have let the bounce out;
+ * - `would-drop`: a drop rule (drops consult neither);
+ * - `guard-refused`: the sender guard would have refused the bounce (no DSN, the mail still rejected);
+ * - `budget-spent`: the guard would have allowed it, the sender's budget was spent;
+ * - `budget-unavailable`: the budget could not be read (a real bounce would not have gone out).
+ */
+export const SHADOW_OUTCOMES = ['would-bounce', 'would-drop', 'guard-refused', 'budget-spent', 'budget-unavailable'] as const;
+export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];

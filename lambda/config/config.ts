@@ -58,6 +58,12 @@ export interface Config {
    * Tracer is never loaded.
    */
   readonly tracing: boolean;
+  /**
+   * Stack-wide shadow mode (`SHADOW_MODE=true`; the construct's `shadow`
+   * prop): every bounce and drop a rule decides is recorded as a shadow match
+   * (audit state SHADOW) and nothing is bounced or dropped.
+   */
+  readonly shadowMode: boolean;
   /** Endpoint overrides for local mode and tests; unset on AWS. */
   readonly endpoints: {
     readonly dynamodb?: string;
@@ -105,6 +111,7 @@ const schema = z.object({
   SES_REQUEST_TIMEOUT_MS: z._default(int(1000, 30000), 10000),
   LOG_ADDRESSES: z._default(z.enum(['true', 'false']), 'false'),
   TRACING: z._default(z.enum(['true', 'false']), 'false'),
+  SHADOW_MODE: z._default(z.enum(['true', 'false']), 'false'),
   DYNAMODB_ENDPOINT: z.optional(url),
   S3_ENDPOINT: z.optional(url),
   SQS_ENDPOINT: z.optional(url),
@@ -158,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sesRequestTimeoutMs: c.SES_REQUEST_TIMEOUT_MS,
     logAddresses: c.LOG_ADDRESSES === 'true',
     tracing: c.TRACING === 'true',
+    shadowMode: c.SHADOW_MODE === 'true',
     endpoints: { dynamodb: c.DYNAMODB_ENDPOINT, s3: c.S3_ENDPOINT, sqs: c.SQS_ENDPOINT, ses: c.SES_ENDPOINT },
   };
 }

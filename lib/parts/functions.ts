@@ -133,7 +133,8 @@ type EnvName =
   | 'AUDIT_TTL_DAYS'
   | 'RATE_GATE_KEY'
   | 'LOG_ADDRESSES'
-  | 'TRACING';
+  | 'TRACING'
+  | 'SHADOW_MODE';
 
 /** The settings the functions read (names from lambda/config/config.ts). */
 function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string, string> {
@@ -153,6 +154,7 @@ function functionEnvironment(s: ResolvedProps, storage: Storage): Record<string,
     RATE_GATE_KEY: s.rateGateKey,
     LOG_ADDRESSES: String(s.logAddresses),
     TRACING: String(s.tracing),
+    SHADOW_MODE: String(s.shadow),
   };
   if (s.bounceSenderArn) env.BOUNCE_SENDER_ARN = s.bounceSenderArn;
   return env;
@@ -217,7 +219,7 @@ function grantReceive(scope: Construct, role: iam.Role, s: ResolvedProps, storag
       sid: 'ClaimAndBudget',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
-      // Message claims and sender budgets only: never the rate gate.
+      // Message claims and sender budgets (GetItem: the read-only peek behind shadow verdicts) only: never the rate gate.
       conditions: leadingKeys(STATE_KEY_PREFIX.message, STATE_KEY_PREFIX.budget),
     }),
     // A message's further rules in the rule index: small `match#` items written in one batch after the claim.

@@ -139,6 +139,7 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.RecipientsBounced),
         sum(MetricName.BouncesQueued),
         sum(MetricName.BouncesSent),
+        sum(MetricName.RecipientsDropped),
         sum(MetricName.ClaimsRequeued),
       ],
     }),
@@ -153,6 +154,21 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
           period: Duration.minutes(5),
         }),
       ],
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Shadow matches by outcome, and drops',
+      width: 12,
+      // What shadow rules (or the stack-wide shadow switch) would have done: one line per outcome emitted.
+      left: [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${METRICS_NAMESPACE},outcome,service} MetricName="${MetricName.ShadowMatches}" service="${SERVICE_NAME}"', 'Sum', 300)`,
+          label: '',
+          period: Duration.minutes(5),
+        }),
+      ],
+      right: [sum(MetricName.RecipientsDropped)],
     }),
   );
   dashboard.addWidgets(

@@ -5,6 +5,7 @@
  */
 import { printable } from '../../lambda/commons/printable';
 import type { RecipientDecision } from '../../lambda/domain/model';
+import { shadowText } from '../../lambda/domain/rules';
 import type { AuditRecord } from '../../lambda/ports';
 
 
@@ -27,10 +28,22 @@ function ruleText(d: RecipientDecision): string {
 }
 
 /**
+ * The recipient's shadow matches, each `shadow=<rule> would-bounce guard=ok`:
+ * judged by the item's shadow verdict (SHADOW, DROPPED), else by the real
+ * guard of the message's bounce.
+ */
+function shadowParts(d: RecipientDecision, audit: AuditRecord | undefined): string[] {
+  const verdict = audit?.shadowVerdict ?? (audit && audit.state !== 'DROPPED' ? { guard: audit.guard } : undefined);
+  return (d.shadow ?? []).map((m) => ` ${shadowText(m, verdict)}`);
+}
+
+/**
  * Lines for one received message: `receive <id> <sender> -> <recipient>
- * decision=… rule=… guard=… state=…`. The guard and state belong to the
- * message's audit item and show only on bounced recipients; a message without
- * any bounce decision has no audit item. Sender, recipients and rule ids come
+ * decision=… rule=… guard=… state=…`, then the recipient's shadow matches
+ * (`shadow=<rule> would-bounce guard=ok`). The guard belongs to the message's
+ * audit item and shows only on bounced recipients, the state on bounced,
+ * dropped and shadow-matched ones; a message without any bounce, drop or
+ * shadow match has no audit item. Sender, recipients and rule ids come
  * from the mail and the rules table: their control characters are escaped, so
  * one can never forge a line.
  */
@@ -43,9 +56,10 @@ export function receiveLines(input: {
   const sender = input.sender === '' ? '<>' : input.sender;
   return input.decisions.map((d) => {
     const bounced = d.action === 'bounce';
-    const state = bounced ? (input.audit?.state ?? '-') : '-';
+    const recorded = bounced || d.action === 'drop' || d.shadow !== undefined;
+    const state = recorded ? (input.audit?.state ?? '-') : '-';
     return printable(
-      `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${ruleText(d)} guard=${guardText(input.audit, bounced)} state=${state}`,
+      `receive ${shortId(input.messageId)} ${sender} -> ${d.recipient} decision=${decisionText(d)} rule=${ruleText(d)} guard=${guardText(input.audit, bounced)} state=${state}${shadowParts(d, input.audit).join('')}`,
     );
   });
 }

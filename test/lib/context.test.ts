@@ -47,9 +47,11 @@ describe('context', () => {
         'ses-bouncer:tlsPolicy': 'require',
         'ses-bouncer:sendReservedConcurrency': 'none',
         'ses-bouncer:tracing': 'true',
+        'ses-bouncer:shadow': 'true',
       });
       expect(props).toMatchObject({
         tracing: true,
+        shadow: true,
         recipients: ['example.com', 'info@example.org'],
         activateRuleSet: true,
         logAddresses: false,

@@ -49,6 +49,15 @@ describe('SesBouncer', () => {
     });
   });
 
+  describe('shadow', () => {
+    it('sets SHADOW_MODE on the receive function from the shadow context key, false by default', () => {
+      const id = (t: Template) => logicalId(t, 'AWS::Lambda::Function', 'BouncerReceiveFunction');
+      const env = (t: Template) => t.findResources('AWS::Lambda::Function')[id(t)].Properties.Environment.Variables;
+      expect(env(buildStack().template).SHADOW_MODE).toBe('false');
+      expect(env(buildStack({ 'ses-bouncer:shadow': 'true' }).template).SHADOW_MODE).toBe('true');
+    });
+  });
+
   describe('tracing', () => {
     const FUNCTIONS = ['BouncerReceiveFunction', 'BouncerSendFunction', 'BouncerSweepFunction'];
     let off: ReturnType<typeof buildStack>;

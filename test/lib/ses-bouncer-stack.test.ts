@@ -197,6 +197,7 @@ describe('SesBouncerStack', () => {
           'SENDER_AUTH_POLICY',
           'SENDER_BUDGET_PER_ADDRESS',
           'SENDER_BUDGET_PER_DOMAIN',
+          'SHADOW_MODE',
           'STATE_TABLE',
           'TRACING',
         ].sort(),
@@ -379,7 +380,7 @@ describe('SesBouncerStack', () => {
       expect(alarms).toHaveLength(10);
     });
 
-    it('has a dashboard showing every bouncer metric and a SEARCH over skip reasons', () => {
+    it('has a dashboard showing every bouncer metric, a SEARCH over skip reasons and one over shadow outcomes', () => {
       const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
       const body = JSON.parse(render(dashboard.Properties.DashboardBody)) as {
         widgets: { properties: { metrics: (string | Record<string, string>)[][] } }[];
@@ -387,9 +388,13 @@ describe('SesBouncerStack', () => {
       const rows = body.widgets.flatMap((w) => w.properties.metrics);
       const plotted = rows.filter((row) => row[0] === METRICS_NAMESPACE).map((row) => row[1]);
       const expressions = rows.map((row) => row[0]).filter((cell): cell is Record<string, string> => typeof cell === 'object');
-      for (const name of Object.values(MetricName).filter((n) => n !== MetricName.BouncesSkipped)) expect(plotted).toContain(name);
-      expect(expressions.map((e) => e.expression)).toContain(
-        `SEARCH('{${METRICS_NAMESPACE},reason,service} MetricName="${MetricName.BouncesSkipped}" service="ses-bouncer"', 'Sum', 300)`,
+      const searched: string[] = [MetricName.BouncesSkipped, MetricName.ShadowMatches];
+      for (const name of Object.values(MetricName).filter((n) => !searched.includes(n))) expect(plotted).toContain(name);
+      expect(expressions.map((e) => e.expression)).toEqual(
+        expect.arrayContaining([
+          `SEARCH('{${METRICS_NAMESPACE},reason,service} MetricName="${MetricName.BouncesSkipped}" service="ses-bouncer"', 'Sum', 300)`,
+          `SEARCH('{${METRICS_NAMESPACE},outcome,service} MetricName="${MetricName.ShadowMatches}" service="ses-bouncer"', 'Sum', 300)`,
+        ]),
       );
     });
   });

@@ -227,7 +227,7 @@ export function toItem(record: AuditRecord): Record<string, unknown> {
   const decisions = record.decisions.map((d) => {
     if (d.action !== 'bounce') return d;
     bounces[d.ruleId] = d.bounce;
-    return { recipient: d.recipient, action: d.action, ruleId: d.ruleId };
+    return { recipient: d.recipient, action: d.action, ruleId: d.ruleId, ...(d.shadow ? { shadow: d.shadow } : {}) };
   });
   return { ...record, decisions, bounces };
 }

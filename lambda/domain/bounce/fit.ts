@@ -37,7 +37,7 @@ export interface FittedBounces {
   readonly bounced: readonly BouncedRecipient[];
   /** Bounce decisions past the job's budget: these recipients are not bounced. */
   readonly unbounced: readonly BouncedRecipient[];
-  /** Decisions the audit item keeps: every bounced one, then the others while they fit. */
+  /** Decisions the audit item keeps: every bounced one, then drops and those with shadow matches, then the others, while they fit. */
   readonly decisions: readonly RecipientDecision[];
   /** Decisions left out of the audit item (the unbounced ones included). */
   readonly omittedDecisions: number;
@@ -69,7 +69,8 @@ export function fitBounces(
     if (d.action !== 'bounce') continue;
     const recipient: BouncedRecipient = { recipient: d.recipient, ruleId: d.ruleId, bounce: d.bounce };
     const ruleCost = rules.has(d.ruleId) ? 0 : bytes(d.ruleId) + bytes(d.bounce) + ELEMENT_OVERHEAD;
-    const cost = bytes(d.recipient) + bytes(d.ruleId) + ELEMENT_OVERHEAD + ruleCost;
+    // Shadow matches ride in the audit item's decision, not in the job: counted against both budgets all the same, to stay simple and safe.
+    const cost = bytes(d.recipient) + bytes(d.ruleId) + (d.shadow ? bytes(d.shadow) : 0) + ELEMENT_OVERHEAD + ruleCost;
     const explanation = ruleCost > 0 && rules.size === 0 ? formBytes(d.bounce.explanation ?? '') : 0;
     const requestCost =
       REQUEST_RECIPIENT_OVERHEAD + 2 * formBytes(d.recipient) + formBytes(d.bounce.diagnosticCode ?? '') + formBytes(d.bounce.status) + explanation;
@@ -86,15 +87,19 @@ export function fitBounces(
   const kept = new Set(bounced.map((b) => b.recipient));
   const out: RecipientDecision[] = decisions.filter((d) => d.action === 'bounce' && kept.has(d.recipient));
   let omitted = unbounced.length;
-  for (const d of decisions) {
-    if (d.action === 'bounce') continue;
-    const cost = bytes(d) + ELEMENT_OVERHEAD;
-    if (used + cost > auditBudget) {
-      omitted += 1;
-      continue;
+  // Drops and shadow matches before plain decisions: they are what the item records them for.
+  const notable = (d: RecipientDecision) => d.action === 'drop' || d.shadow !== undefined;
+  for (const pass of [true, false]) {
+    for (const d of decisions) {
+      if (d.action === 'bounce' || notable(d) !== pass) continue;
+      const cost = bytes(d) + ELEMENT_OVERHEAD;
+      if (used + cost > auditBudget) {
+        omitted += 1;
+        continue;
+      }
+      used += cost;
+      out.push(d);
     }
-    used += cost;
-    out.push(d);
   }
   return { bounced, unbounced, decisions: out, omittedDecisions: omitted };
 }

@@ -153,12 +153,14 @@ class RuleIndex implements CompiledRules {
     return found.filter((o, i) => i === 0 || o !== found[i - 1]);
   }
 
-  needsFor(recipients: readonly string[]): MessageNeeds {
+  needsFor(recipients: readonly string[], options?: { readonly enforcedOnly?: boolean }): MessageNeeds {
     let headers = false;
     let size = false;
     let body = false;
+    const enforcedOnly = options?.enforcedOnly ?? false;
     for (const recipient of recipients) {
       for (const ordinal of this.candidates(parseAddress(recipient))) {
+        if (enforcedOnly && this.rules[ordinal].mode === 'shadow') continue;
         const n = this.needs[ordinal];
         headers ||= n.headers;
         size ||= n.size;

@@ -8,13 +8,17 @@ import type { MessageFacts, MessageNeeds, RecipientDecision } from '../model';
 export interface CompiledRules {
   /** Number of valid rules in the index. */
   readonly size: number;
-  /** What evaluating these recipients may need beyond envelope and event headers. */
-  needsFor(recipients: readonly string[]): MessageNeeds;
+  /**
+   * What evaluating these recipients may need beyond envelope and event
+   * headers; with `enforcedOnly`, what the rules that can decide need (shadow
+   * rules left out): a read only shadow rules need may fail without failing the message.
+   */
+  needsFor(recipients: readonly string[], options?: { readonly enforcedOnly?: boolean }): MessageNeeds;
   /** One decision per envelope recipient, in the order of `facts.recipients`. */
   evaluate(facts: MessageFacts, now: Date): RecipientDecision[];
 }
 
-export { shadowAll } from './shadow';
+export { shadowAll, shadowText } from './shadow';
 export { compileRules, describeHold, EMPTY_RULES, type InvalidRule, type RuleCompilation } from './compile';
 export {
   DEFAULT_PRIORITY,

@@ -3,7 +3,7 @@
  * for a first deployment on a live domain, every bounce and drop becomes a
  * shadow match and nothing is rejected.
  */
-import { MAX_SHADOW_MATCHES, type RecipientDecision, type ShadowMatch } from '../model';
+import { MAX_SHADOW_MATCHES, type GuardVerdict, type RecipientDecision, type ShadowMatch } from '../model';
 
 /**
  * Turns every bounce and drop decision into the default (deliver) carrying
@@ -25,4 +25,24 @@ export function shadowAll(decisions: readonly RecipientDecision[]): RecipientDec
       shadow: [...(d.shadow ?? []).slice(0, MAX_SHADOW_MATCHES), match],
     };
   });
+}
+
+/**
+ * One shadow match as local mode's decision lines, `ses-bouncer test` and
+ * `explain` show it: `shadow=<rule> would-bounce guard=ok`, with `stack-wide`
+ * when the switch made it one, the guard's reasons when it would have
+ * refused, and the budget when it would have stopped the bounce. A drop
+ * consults neither guard nor budget. Without a verdict the guard is not shown.
+ */
+export function shadowText(
+  match: ShadowMatch,
+  verdict?: { readonly guard: GuardVerdict; readonly budget?: 'within' | 'spent' | 'unavailable' | 'not-checked' },
+): string {
+  const parts = [`shadow=${match.ruleId}`, `would-${match.action}`];
+  if (match.stackWide) parts.push('stack-wide');
+  if (match.action === 'bounce' && verdict) {
+    parts.push(`guard=${verdict.guard.allowed ? 'ok' : verdict.guard.reasons.join('+')}`);
+    if (verdict.guard.allowed && (verdict.budget === 'spent' || verdict.budget === 'unavailable')) parts.push(`budget=${verdict.budget}`);
+  }
+  return parts.join(' ');
 }

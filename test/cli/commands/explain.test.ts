@@ -76,6 +76,41 @@ describe('cli/commands/explain', () => {
       expect(JSON.parse(json.stdout).state).toBe('SKIPPED');
     });
 
+    it('issue 15: shows a SHADOW record: the shadow verdict, and each shadow match next to the real decision', async () => {
+      const { table, flags } = await newStateTable(client);
+      const ledger = new DynamoDbMessageLedger({ client, tableName: table });
+      await ledger.claim(
+        record('msg-shadow', {
+          state: 'SHADOW',
+          decisions: [
+            { recipient: 'info@example.com', action: 'default', defaultAction: 'deliver', shadow: [{ ruleId: 'try-catch-all', action: 'bounce' }] },
+            { recipient: 'former@example.com', action: 'default', defaultAction: 'deliver', shadow: [{ ruleId: 'former-employee', action: 'bounce', stackWide: true }] },
+          ],
+          shadowVerdict: { guard: { allowed: true, reasons: [] }, budget: 'spent' },
+        }),
+      );
+      const r = await runCli(['explain', 'msg-shadow', ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('State       SHADOW: only shadow rules matched; nothing was bounced or dropped');
+      expect(r.stdout).toContain('Guard       allowed (for the shadow bounces; nothing was bounced)');
+      expect(r.stdout).toContain('Shadow      guard ok, sender budget spent: the bounce would not have gone out');
+      expect(r.stdout).toMatch(/^RECIPIENT\s+DECISION\s+RULE\s+.*EXPLANATION\s+SHADOW$/m);
+      expect(r.stdout).toMatch(/info@example\.com\s+default \(deliver\)\s+-.*shadow=try-catch-all would-bounce guard=ok budget=spent/);
+      expect(r.stdout).toMatch(/former@example\.com\s+default \(deliver\)\s+-.*shadow=former-employee would-bounce stack-wide guard=ok budget=spent/);
+    });
+
+    it('issue 15: shows a DROPPED record: the drop, and a guard that was not consulted', async () => {
+      const { table, flags } = await newStateTable(client);
+      const ledger = new DynamoDbMessageLedger({ client, tableName: table });
+      await ledger.claim(record('msg-dropped', { state: 'DROPPED', decisions: [{ recipient: 'trap@example.com', action: 'drop', ruleId: 'spam-trap' }] }));
+      const r = await runCli(['explain', 'msg-dropped', ...flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('State       DROPPED: recipients were dropped without a DSN; nothing was sent');
+      expect(r.stdout).toContain('Guard       not consulted (no DSN: nothing was bounced)');
+      expect(r.stdout).toMatch(/trap@example\.com\s+drop \(no DSN\)\s+spam-trap/);
+      expect(r.stdout).not.toContain('SHADOW');
+    });
+
     it('exits 1 explaining why there may be no record', async () => {
       const { flags } = await newStateTable(client);
       const r = await runCli(['explain', 'never-seen', ...flags]);

@@ -222,6 +222,58 @@ describe('cli/commands/test', () => {
     });
   });
 
+  describe('issue 15: shadow rules and drops', () => {
+    const rules = [
+      { ruleId: 'try-catch-all', recipients: ['example.com'], action: 'bounce', mode: 'shadow', priority: 1 },
+      { ruleId: 'spam-trap', recipients: ['trap@example.com'], action: 'drop', priority: 5 },
+      { ruleId: 'former-employee', recipients: ['former@example.com'], action: 'bounce', priority: 10 },
+    ];
+    let shadowFlags: string[];
+    beforeAll(async () => {
+      const extra = await tempFiles({ 'rules.json': JSON.stringify(rules) });
+      shadowFlags = ['--eml', files['plain.eml'], '--rules', extra['rules.json'], '--message-id', MESSAGE_ID];
+    });
+
+    it('shows the shadow match next to the real decision, with the guard it would have met', async () => {
+      const r = await runCli(['test', ...shadowFlags, '--recipient', 'info@example.com', '--recipient', 'trap@example.com']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/info@example\.com\s+default\s+\(no rule matched\)\s+-\s+deliver\s+shadow=try-catch-all would-bounce guard=ok/);
+      expect(r.stdout).toMatch(/trap@example\.com\s+drop\s+spam-trap\s+-\s+drop \(no DSN\)\s+shadow=try-catch-all would-bounce guard=ok/);
+      expect(r.stdout).toContain('No SendBounce request: no recipient is bounced (shadow matches are only recorded).');
+    });
+
+    it('gives the shadow matches, the shadow verdict and the DROPPED outcome as JSON', async () => {
+      const out = await json([...shadowFlags, '--json', '--recipient', 'trap@example.com', '--verdicts', 'spf=FAIL']);
+      expect(out.recipients).toEqual([
+        { recipient: 'trap@example.com', decision: 'drop', ruleId: 'spam-trap', shadow: [{ ruleId: 'try-catch-all', action: 'bounce' }] },
+      ]);
+      expect(out.outcome).toBe('dropped');
+      expect(out.disposition).toBe('STOP_RULE_SET');
+      expect(out.guard).toBeNull();
+      expect(out.shadowVerdict).toEqual({ guard: { allowed: false, reasons: ['sender-not-authenticated'] }, budget: 'not-checked' });
+      expect(out.sendBounceRequest).toBeNull();
+    });
+
+    it('--shadow turns the real bounce into a stack-wide shadow match and sends nothing', async () => {
+      const out = await json([...shadowFlags, '--json', '--shadow', '--recipient', 'former@example.com']);
+      expect(out.recipients).toEqual([
+        {
+          recipient: 'former@example.com',
+          decision: 'default',
+          ruleId: null,
+          shadow: [
+            { ruleId: 'try-catch-all', action: 'bounce' },
+            { ruleId: 'former-employee', action: 'bounce', stackWide: true },
+          ],
+        },
+      ]);
+      expect(out.outcome).toBe('shadow');
+      expect(out.sendBounceRequest).toBeNull();
+      const text = await runCli(['test', ...shadowFlags, '--shadow', '--recipient', 'former@example.com']);
+      expect(text.stdout).toContain('shadow=try-catch-all would-bounce guard=ok, shadow=former-employee would-bounce stack-wide guard=ok');
+    });
+  });
+
   describe('test (errors)', () => {
     it.each([
       [['--recipient', 'a@example.com'], '--eml FILE is required'],

@@ -472,4 +472,197 @@ describe('receive-message', () => {
       expect(everything).not.toContain('sender@example.com');
     });
   });
+
+  describe('issue 15: drops and shadow matches', () => {
+    const SENDER = 'prvs=144d0cba7=sender@example.com';
+    const to = (...recipients: string[]) => sesRecord((e) => (e.Records[0].ses.receipt.recipients = recipients));
+    /** The harness with real rules compiled from items, and the stack-wide switch. */
+    function withRules(items: unknown[], options: { guard?: GuardVerdict; budget?: number; shadowMode?: boolean; withMessage?: boolean } = {}) {
+      const h = harness({ rules: bounceAll(), guard: options.guard, budget: options.budget, withMessage: options.withMessage });
+      const compiled = compileRules(items);
+      expect(compiled.invalid).toEqual([]);
+      const deps: ReceiveDeps = { ...h.deps, rules: { current: async () => compiled.rules }, shadowMode: options.shadowMode };
+      return { ...h, deps };
+    }
+    const shadowBounce = { ruleId: 'try-bounce', recipients: ['example.com'], action: 'bounce', mode: 'shadow' };
+    const drop = { ruleId: 'trap', recipients: ['trap@example.com'], action: 'drop' };
+
+    it('records a shadow match as SHADOW with the guard verdict and the peeked budget, spends nothing and queues nothing', async () => {
+      const h = withRules([shadowBounce]);
+      const result = await receiveMessage(h.deps, sesRecord((e) => (e.Records[0].ses.mail.headersTruncated = true)));
+      expect(result).toMatchObject({
+        disposition: 'CONTINUE',
+        outcome: { kind: 'shadow', matches: 1, verdict: { guard: { allowed: true, reasons: [] }, budget: 'within' } },
+      });
+      expect(await h.ledger.get(MESSAGE_ID)).toEqual({
+        messageId: MESSAGE_ID,
+        receivedAt: '2019-08-05T21:30:02.028Z',
+        sender: SENDER,
+        decisions: [
+          { recipient: 'recipient@example.com', action: 'default', defaultAction: 'deliver', shadow: [{ ruleId: 'try-bounce', action: 'bounce' }] },
+        ],
+        guard: { allowed: true, reasons: [] },
+        state: 'SHADOW',
+        shadowVerdict: { guard: { allowed: true, reasons: [] }, budget: 'within' },
+        attempts: 0,
+        createdAt: '2019-08-05T21:30:05.000Z',
+        updatedAt: '2019-08-05T21:30:05.000Z',
+        expiresAt: T0 / 1000 + 30 * 86400,
+      });
+      // The guard saw the whole header block, as it would for a real bounce.
+      expect(h.guardSaw[0].headersComplete).toBe(true);
+      expect(h.budget.peeked).toEqual([SENDER]);
+      expect(h.budget.consumed).toEqual([]);
+      expect(h.queue.jobs).toEqual([]);
+      expect(h.ledger.writes).toBe(1);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-bounce' })).toBe(1);
+      expect(h.recorder.logs.find((l) => l.message === 'recipient decision')?.extra.shadow).toEqual(['try-bounce:would-bounce']);
+    });
+
+    it('records the guard refusal and does not read the budget when the guard would have refused', async () => {
+      const h = withRules([shadowBounce], { guard: { allowed: false, reasons: ['spam-verdict'] } });
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'shadow', matches: 1, verdict: { guard: { allowed: false, reasons: ['spam-verdict'] }, budget: 'not-checked' } });
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'SHADOW', guard: { allowed: false, reasons: ['spam-verdict'] } });
+      expect(h.budget.peeked).toEqual([]);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'guard-refused' })).toBe(1);
+      expect(h.recorder.total(MetricName.BouncesSkipped)).toBe(0);
+    });
+
+    it('records budget spent when the sender has no budget left, and leaves it as it was', async () => {
+      const h = withRules([shadowBounce], { budget: 0 });
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toMatchObject({ kind: 'shadow', verdict: { budget: 'spent' } });
+      expect(h.budget.remaining).toBe(0);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'budget-spent' })).toBe(1);
+    });
+
+    it('records budget unavailable, and still writes the record, when the budget cannot be read', async () => {
+      const h = withRules([shadowBounce]);
+      h.budget.peek = async () => {
+        throw new Error('dynamodb unreachable');
+      };
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toMatchObject({ kind: 'shadow', verdict: { budget: 'unavailable' } });
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({ state: 'SHADOW', shadowVerdict: { budget: 'unavailable' } });
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'budget-unavailable' })).toBe(1);
+    });
+
+    it('writes nothing when a shadow rule sits behind the allow rule that decides', async () => {
+      const h = withRules([{ ruleId: 'keep', recipients: ['example.com'], action: 'allow', priority: 1 }, { ...shadowBounce, priority: 2 }]);
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'no-bounce' });
+      expect(h.ledger.writes).toBe(0);
+      expect(h.guardSaw).toEqual([]);
+      expect(h.budget.peeked).toEqual([]);
+    });
+
+    it('drops every recipient as DROPPED with STOP_RULE_SET: no guard, no budget, no job', async () => {
+      const h = withRules([drop]);
+      const result = await receiveMessage(h.deps, to('trap@example.com', 'TRAP+x@example.com'));
+      expect(result).toMatchObject({ disposition: 'STOP_RULE_SET', outcome: { kind: 'dropped', recipients: 2 } });
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({
+        state: 'DROPPED',
+        guard: { allowed: true, reasons: [] },
+        decisions: [
+          { recipient: 'trap@example.com', action: 'drop', ruleId: 'trap' },
+          { recipient: 'TRAP+x@example.com', action: 'drop', ruleId: 'trap' },
+        ],
+      });
+      expect((await h.ledger.get(MESSAGE_ID))?.shadowVerdict).toBeUndefined();
+      expect(h.guardSaw).toEqual([]);
+      expect(h.budget.peeked).toEqual([]);
+      expect(h.budget.consumed).toEqual([]);
+      expect(h.queue.jobs).toEqual([]);
+      expect(h.ledger.writes).toBe(1);
+      expect(h.recorder.total(MetricName.RecipientsDropped)).toBe(2);
+      expect(h.recorder.total(MetricName.RecipientsBounced)).toBe(0);
+    });
+
+    it('continues the rule set when a recipient is neither bounced nor dropped', async () => {
+      const h = withRules([drop]);
+      const result = await receiveMessage(h.deps, to('trap@example.com', 'alice@example.com'));
+      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'dropped', recipients: 1 } });
+    });
+
+    it('stops the rule set when some recipients are bounced and the others dropped; the job carries only the bounces', async () => {
+      const h = withRules([drop, { ruleId: 'gone', recipients: ['gone@example.com'], action: 'bounce' }]);
+      const result = await receiveMessage(h.deps, to('trap@example.com', 'gone@example.com'));
+      expect(result).toMatchObject({ disposition: 'STOP_RULE_SET', outcome: { kind: 'queued', recipients: 1 } });
+      expect(h.queue.jobs.map((q) => q.job.recipients.map((r) => r.recipient))).toEqual([['gone@example.com']]);
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({
+        state: 'PENDING',
+        decisions: [expect.objectContaining({ recipient: 'gone@example.com', action: 'bounce' }), { recipient: 'trap@example.com', action: 'drop', ruleId: 'trap' }],
+      });
+      expect(h.recorder.total(MetricName.RecipientsDropped)).toBe(1);
+      expect(h.recorder.total(MetricName.RecipientsBounced)).toBe(1);
+    });
+
+    it('keeps the shadow matches on the decisions of a message with a real bounce, counted by the real verdict', async () => {
+      const h = withRules([{ ...shadowBounce, priority: 1 }, { ruleId: 'gone', recipients: ['example.com'], action: 'bounce', priority: 2 }]);
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'queued', recipients: 1 });
+      expect((await h.ledger.get(MESSAGE_ID))?.decisions[0]).toMatchObject({ action: 'bounce', ruleId: 'gone', shadow: [{ ruleId: 'try-bounce', action: 'bounce' }] });
+      expect(h.budget.consumed).toEqual([SENDER]);
+      expect(h.budget.peeked).toEqual([]);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-bounce' })).toBe(1);
+    });
+
+    it('stack-wide shadow mode: a bounce rule and a drop rule are only recorded, nothing is spent, queued or stopped', async () => {
+      const h = withRules([drop, { ruleId: 'gone', recipients: ['gone@example.com'], action: 'bounce' }], { shadowMode: true });
+      const result = await receiveMessage(h.deps, to('trap@example.com', 'gone@example.com'));
+      expect(result).toMatchObject({ disposition: 'CONTINUE', outcome: { kind: 'shadow', matches: 2, verdict: { budget: 'within' } } });
+      expect(await h.ledger.get(MESSAGE_ID)).toMatchObject({
+        state: 'SHADOW',
+        decisions: [
+          { recipient: 'trap@example.com', action: 'default', shadow: [{ ruleId: 'trap', action: 'drop', stackWide: true }] },
+          { recipient: 'gone@example.com', action: 'default', shadow: [{ ruleId: 'gone', action: 'bounce', stackWide: true }] },
+        ],
+      });
+      expect(h.queue.jobs).toEqual([]);
+      expect(h.budget.consumed).toEqual([]);
+      expect(h.recorder.total(MetricName.RecipientsDropped)).toBe(0);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-drop' })).toBe(1);
+      expect(h.recorder.total(MetricName.ShadowMatches, { outcome: 'would-bounce' })).toBe(1);
+    });
+
+    it('does not fail a message when only a shadow rule needed the stored mail and it cannot be read: the shadow rule is not recorded', async () => {
+      const h = withRules([{ ...shadowBounce, maxSizeBytes: 1_000_000 }], { withMessage: false });
+      const result = await receiveMessage(h.deps, sesRecord());
+      expect(result.outcome).toEqual({ kind: 'no-bounce' });
+      expect(h.ledger.writes).toBe(0);
+      expect(h.recorder.logs.some((l) => l.message === 'stored message could not be read for shadow rules; their conditions on it are unknown')).toBe(true);
+    });
+
+    it('still fails the message when an enforced rule needs the unreadable mail (retried, never a wrong decision)', async () => {
+      const h = withRules([{ ...shadowBounce, maxSizeBytes: 1_000_000 }, { ruleId: 'big', recipients: ['example.com'], action: 'bounce', minSizeBytes: 1 }], { withMessage: false });
+      await expect(receiveMessage(h.deps, sesRecord())).rejects.toBeInstanceOf(MailNotFoundError);
+      expect(h.ledger.writes).toBe(0);
+    });
+
+    it('records the guard refusing incomplete headers when the full block for a shadow verdict cannot be read', async () => {
+      const h = withRules([shadowBounce], { withMessage: false });
+      const result = await receiveMessage(h.deps, sesRecord((e) => (e.Records[0].ses.mail.headersTruncated = true)));
+      expect(result.outcome).toMatchObject({ kind: 'shadow' });
+      expect(h.guardSaw[0].headersComplete).toBe(false);
+    });
+
+    it.each([
+      ['a shadow', [shadowBounce], 'SHADOW'],
+      ['a drop', [drop], 'DROPPED'],
+    ])('writes nothing new and counts nothing twice when %s message is delivered again', async (_name, items, state) => {
+      const h = withRules(items);
+      await receiveMessage(h.deps, to('trap@example.com'));
+      const first = await h.ledger.get(MESSAGE_ID);
+      const metricsBefore = h.recorder.metrics.length;
+      h.clock.ms += 120_000;
+      const again = await receiveMessage(h.deps, to('trap@example.com'));
+      expect(again.outcome).toEqual({ kind: 'duplicate', state, requeued: false });
+      expect(await h.ledger.get(MESSAGE_ID)).toEqual(first);
+      expect(h.queue.jobs).toEqual([]);
+      expect(h.budget.consumed).toEqual([]);
+      // Only MessagesReceived again.
+      expect(h.recorder.metrics.slice(metricsBefore).map((m) => m.name)).toEqual([MetricName.MessagesReceived]);
+    });
+  });
 });

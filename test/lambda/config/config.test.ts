@@ -27,6 +27,7 @@ describe('config', () => {
         rateGateIntervalMs: 1000,
         logAddresses: false,
         tracing: false,
+        shadowMode: false,
       });
       expect(config.endpoints).toEqual({});
     });
@@ -35,6 +36,11 @@ describe('config', () => {
       expect(loadConfig({ ...minimal, TRACING: 'true' }).tracing).toBe(true);
       expect(loadConfig({ ...minimal, TRACING: 'false' }).tracing).toBe(false);
       expect(() => loadConfig({ ...minimal, TRACING: 'yes' })).toThrow(/TRACING .*\(got "yes"\)/);
+    });
+
+    it('turns stack-wide shadow mode on only for SHADOW_MODE=true and refuses other values', () => {
+      expect(loadConfig({ ...minimal, SHADOW_MODE: 'true' }).shadowMode).toBe(true);
+      expect(() => loadConfig({ ...minimal, SHADOW_MODE: 'on' })).toThrow(/SHADOW_MODE .*\(got "on"\)/);
     });
 
     it('names every missing required setting', () => {

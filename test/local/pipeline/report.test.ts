@@ -49,6 +49,51 @@ describe('report', () => {
     });
   });
 
+  describe('issue 15: drops and shadow matches', () => {
+    it('shows a drop with its state, and shadow matches with the shadow verdict next to the real decision', () => {
+      const lines = receiveLines({
+        messageId: 'm1',
+        sender: 'alice@sender.example',
+        decisions: [
+          { recipient: 'trap@example.com', action: 'drop', ruleId: 'trap' },
+          {
+            recipient: 'x@example.com',
+            action: 'default',
+            defaultAction: 'deliver',
+            shadow: [
+              { ruleId: 'try', action: 'bounce' },
+              { ruleId: 'trap-2', action: 'drop' },
+            ],
+          },
+          { recipient: 'y@example.com', action: 'default', defaultAction: 'deliver' },
+        ],
+        audit: audit({ state: 'DROPPED', shadowVerdict: { guard: { allowed: false, reasons: ['spam-verdict'] }, budget: 'not-checked' } }),
+      });
+      expect(lines).toEqual([
+        'receive m1 alice@sender.example -> trap@example.com decision=drop rule=trap guard=- state=DROPPED',
+        'receive m1 alice@sender.example -> x@example.com decision=deliver rule=(no rule) guard=- state=DROPPED shadow=try would-bounce guard=spam-verdict shadow=trap-2 would-drop',
+        'receive m1 alice@sender.example -> y@example.com decision=deliver rule=(no rule) guard=- state=-',
+      ]);
+    });
+
+    it('marks stack-wide shadow matches, shows a spent budget, and judges matches on a bounced message by its guard', () => {
+      const [shadowLine] = receiveLines({
+        messageId: 'm1',
+        sender: 'a@b.example',
+        decisions: [{ recipient: 'x@example.com', action: 'default', defaultAction: 'deliver', shadow: [{ ruleId: 'gone', action: 'bounce', stackWide: true }] }],
+        audit: audit({ state: 'SHADOW', shadowVerdict: { guard: { allowed: true, reasons: [] }, budget: 'spent' } }),
+      });
+      expect(shadowLine).toBe('receive m1 a@b.example -> x@example.com decision=deliver rule=(no rule) guard=- state=SHADOW shadow=gone would-bounce stack-wide guard=ok budget=spent');
+      const [bounceLine] = receiveLines({
+        messageId: 'm1',
+        sender: 'a@b.example',
+        decisions: [{ recipient: 'x@example.com', action: 'bounce', ruleId: 'real', bounce, shadow: [{ ruleId: 'try', action: 'bounce' }] }],
+        audit: audit(),
+      });
+      expect(bounceLine).toBe('receive m1 a@b.example -> x@example.com decision=bounce rule=real guard=ok state=PENDING shadow=try would-bounce guard=ok');
+    });
+  });
+
   describe('sendLine', () => {
     it('shows the state, attempts and DSN file of a sent bounce', () => {
       expect(sendLine({ messageId: 'm1', audit: audit({ state: 'SENT', attempts: 1 }), dsnFile: '.local/outbox/x.eml' })).toBe(

@@ -56,6 +56,22 @@ describe('message-ledger (dynamodb)', () => {
       });
     });
 
+    it('issue 15: keeps drops, shadow matches (on bounce decisions too) and the shadow verdict', async () => {
+      const shadow = [{ ruleId: 'try', action: 'bounce' as const }];
+      const bounce = { bounceType: 'DoesNotExist' as const, status: '5.1.1', action: 'failed' as const };
+      const shadowRecord = record('claim-shadow', {
+        state: 'SHADOW',
+        decisions: [
+          { recipient: 'bob@example.com', action: 'bounce', ruleId: 'r1', bounce, shadow: [{ ruleId: 'try', action: 'drop', stackWide: true }] },
+          { recipient: 'trap@example.com', action: 'drop', ruleId: 'trap', shadow },
+          { recipient: 'carol@example.com', action: 'default', defaultAction: 'deliver', shadow },
+        ],
+        shadowVerdict: { guard: { allowed: false, reasons: ['spam-verdict'] }, budget: 'not-checked' },
+      });
+      await ledger.claim(shadowRecord);
+      expect(await ledger.get('claim-shadow')).toEqual(shadowRecord);
+    });
+
     it('returns the existing item and changes nothing when the id is already claimed', async () => {
       await ledger.claim(record('claim-dup', { sender: 'first@example.com' }));
       const second = await ledger.claim(record('claim-dup', { sender: 'second@example.com', state: 'SKIPPED' }));

@@ -80,6 +80,37 @@ describe('sender-budget', () => {
       await expect(b.consume('x@example.com', NOW)).rejects.toBeInstanceOf(SenderBudgetError);
     });
   });
+  describe('DynamoDbSenderBudget.peek', () => {
+    it('says whether consume would succeed, with one read and no write', async () => {
+      const b = budget(2, 50);
+      const key = budgetKey('frank@peek.example', NOW, HOUR)!;
+      const item = async () => (await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: key.pk } } }))).Item;
+      expect(await b.peek('frank@peek.example', NOW)).toBe(true);
+      expect(await item()).toBeUndefined();
+      await b.consume('frank@peek.example', NOW);
+      expect(await b.peek('frank@peek.example', NOW)).toBe(true);
+      await b.consume('frank@peek.example', NOW);
+      const spent = await item();
+      expect(await b.peek('Frank+x@peek.example', NOW)).toBe(false);
+      // Peeking changed nothing: the item is as the two consumes left it.
+      expect(await item()).toEqual(spent);
+      expect(await b.peek('other@peek.example', NOW)).toBe(true);
+    });
+
+    it('is false when the domain budget is spent, for the null sender and for a zero limit', async () => {
+      const b = budget(5, 1);
+      await b.consume('one@peek-domain.example', NOW);
+      expect(await b.peek('two@peek-domain.example', NOW)).toBe(false);
+      expect(await b.peek('', NOW)).toBe(false);
+      expect(await budget(0, 50).peek('x@peek-zero.example', NOW)).toBe(false);
+    });
+
+    it('throws a named error when the table is missing', async () => {
+      const b = new DynamoDbSenderBudget({ client, tableName: 'no-such-state', perAddress: 5, perDomain: 50, windowMs: HOUR });
+      await expect(b.peek('x@example.com', NOW)).rejects.toBeInstanceOf(SenderBudgetError);
+    });
+  });
+
   describe('defect 11: forgers cannot dodge the budget', () => {
     it('gives 60 senders on 60 subdomains of one registrable domain one shared domain budget', async () => {
       const b = budget(5, 50);

@@ -29,4 +29,15 @@ describe('sender-budget (memory)', () => {
       expect(await new MemorySenderBudget({ perAddress: 5, perDomain: 50, windowMs: HOUR }).consume('', NOW)).toBe(false);
     });
   });
+
+  describe('MemorySenderBudget.peek', () => {
+    it('says whether consume would succeed and spends nothing', async () => {
+      const b = new MemorySenderBudget({ perAddress: 1, perDomain: 50, windowMs: HOUR });
+      expect(await b.peek('a@example.com', NOW)).toBe(true);
+      expect(await b.peek('a@example.com', NOW)).toBe(true);
+      expect(await b.consume('a@example.com', NOW)).toBe(true);
+      expect(await b.peek('a@example.com', NOW)).toBe(false);
+      expect(await b.peek('', NOW)).toBe(false);
+    });
+  });
 });

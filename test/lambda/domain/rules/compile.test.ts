@@ -245,6 +245,12 @@ describe('compile', () => {
       expect(decide(items)).toEqual([{ recipient: 'alice@example.com', action: 'default', defaultAction: 'deliver', heldBy: 'exempt' }]);
     });
 
+    it('leaves shadow rules out of the needs when asked for what the enforced rules need', () => {
+      const rules = compileRules([shadow('on-body', { attachmentNames: ['*.exe'] }), bounce({ ruleId: 'on-size', maxSizeBytes: 10 })]).rules;
+      expect(rules.needsFor(['alice@example.com'])).toEqual({ headers: false, size: true, body: true });
+      expect(rules.needsFor(['alice@example.com'], { enforcedOnly: true })).toEqual({ headers: false, size: true, body: false });
+    });
+
     it('needs what a rule behind an unconditional shadow rule needs: evaluation goes on past it', () => {
       const rules = compileRules([shadow('plain', { priority: 1 }), bounce({ ruleId: 'on-size', priority: 2, maxSizeBytes: 10 })]).rules;
       expect(rules.needsFor(['alice@example.com'])).toEqual({ headers: false, size: true, body: false });
