@@ -6,23 +6,19 @@
  * doc names: `--endpoint-url` (and the Region) are added, the tables come
  * from SES_BOUNCER_RULES_TABLE and SES_BOUNCER_STATE_TABLE.
  *
- * The day of mail between steps 1 and 3 is a few messages decided by the
- * rules read back from the table (the real evaluation and guard) and claimed
- * by the real ledger as shadow records; the report must then print what the
- * doc shows (counts, reasons, layout). Step 4's edit is made as the doc says.
+ * The tables are those of a pipeline rig (test/support/pipeline-rig.ts), so
+ * the day of mail between steps 1 and 3 goes through the receive function's
+ * real wiring (rules read from the table the CLI wrote, the guard, the budget,
+ * the ledger) on a clock that starts 20 hours ago; the report must then print
+ * what the doc shows (counts, reasons, layout). Step 4's edit is made as the
+ * doc says, and the next message is bounced.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDbMessageLedger } from '../../lambda/adapters/dynamodb/message-ledger';
-import { checkSender } from '../../lambda/domain/guard';
-import { compileRules } from '../../lambda/domain/rules';
-import type { AuditRecord } from '../../lambda/ports';
-import { RulesTable } from '../../cli/rules-table';
-import { createStateTable } from '../../local/tables';
 import { runCli, type CliRun } from '../cli/support';
-import { createTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
-import { factsFor } from '../support/facts';
+import { dynamoDbEndpoint } from '../support/dynamodb';
+import { PipelineRig, type SesLambdaEvent } from '../support/pipeline-rig';
 
 const doc = readFileSync(join(__dirname, '../../docs/rules.md'), 'utf8');
 
@@ -50,23 +46,37 @@ function blocks(text: string, kind: string): string[] {
   return found;
 }
 
+const HOUR = 3_600_000;
+
 describe('docs/rules.md rollout', () => {
-  const client = localDynamoDbClient();
   const dir = mkdtempSync(join(tmpdir(), 'ses-bouncer-rollout-'));
-  const rulesTable = uniqueTableName('rollout-rules');
-  const stateTable = uniqueTableName('rollout-state');
-  const env = { SES_BOUNCER_RULES_TABLE: rulesTable, SES_BOUNCER_STATE_TABLE: stateTable };
   const cwd = process.cwd();
+  let rig: PipelineRig;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
-    await createTable(client, rulesTable, 'ruleId');
-    await createStateTable(client, stateTable);
+    rig = await PipelineRig.start({ consumers: 1, startAt: Date.now() - 20 * HOUR });
+    env = { SES_BOUNCER_RULES_TABLE: rig.config.rulesTable, SES_BOUNCER_STATE_TABLE: rig.config.stateTable };
     process.chdir(dir);
   });
-  afterAll(() => {
+  afterAll(async () => {
     process.chdir(cwd);
-    client.destroy();
+    await rig.close();
   });
+
+  /** A message through the receive function (and the send side); its id. */
+  async function mail(recipient: string, autoSubmitted = false): Promise<string> {
+    const event = await rig.arrive({
+      source: 'colleague@partner.example',
+      recipients: [recipient],
+      edit: (e: SesLambdaEvent) => {
+        if (autoSubmitted) e.Records[0].ses.mail.headers!.push({ name: 'Auto-Submitted', value: 'auto-replied' });
+      },
+    });
+    await rig.receive(event);
+    await rig.drain();
+    return event.Records[0].ses.mail.messageId;
+  }
 
   /** Runs every `ses-bouncer` line of a shell block, in order; each must exit 0. */
   async function runBlock(block: string): Promise<CliRun[]> {
@@ -99,38 +109,17 @@ describe('docs/rules.md rollout', () => {
     const [, list] = await runBlock(put);
     expect(modeOf(list, rule.ruleId)).toBe('shadow');
 
-    // 2. A day of mail, decided by the rules read back from the table.
-    const compiled = compileRules(await new RulesTable({ client, tableName: rulesTable }).scan()).rules;
-    const ledger = new DynamoDbMessageLedger({ client, tableName: stateTable });
-    const mail = [
-      { id: 'rollout-1', to: 'old-sales@example.com', ago: 20 },
-      { id: 'rollout-2', to: 'old-jobs@example.com', ago: 9, headers: [{ name: 'Auto-Submitted', value: 'auto-replied' }] },
-      { id: 'rollout-3', to: 'old-sales@example.com', ago: 2 },
-      { id: 'rollout-4', to: 'team@example.com', ago: 1 },
-    ];
-    for (const m of mail) {
-      const at = new Date(Date.now() - m.ago * 3_600_000);
-      const facts = factsFor(m.to, { messageId: m.id, receivedAt: at.toISOString(), headers: m.headers ?? [] });
-      const decisions = compiled.evaluate(facts, at);
-      // Shadow changes no decision: every recipient is delivered.
-      expect(decisions.map((d) => d.action)).toEqual(['default']);
-      if (!decisions.some((d) => (d.shadow ?? []).length > 0)) continue;
-      const guard = checkSender(facts, { senderAuth: 'spf-pass' });
-      const record: AuditRecord = {
-        messageId: m.id,
-        receivedAt: at.toISOString(),
-        sender: facts.sender,
-        decisions,
-        guard,
-        state: 'SHADOW',
-        shadowVerdict: { guard, budget: guard.allowed ? 'within' : 'not-checked' },
-        attempts: 0,
-        createdAt: at.toISOString(),
-        updatedAt: at.toISOString(),
-        expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400,
-      };
-      expect(await ledger.claim(record)).toEqual({ claimed: true });
-    }
+    // 2. A day of mail through the receive function: three matches (one auto-submitted), one other message.
+    const ids: string[] = [];
+    ids.push(await mail('old-sales@example.com'));
+    rig.clock.advance(11 * HOUR);
+    ids.push(await mail('old-jobs@example.com', true));
+    rig.clock.advance(7 * HOUR);
+    ids.push(await mail('old-sales@example.com'));
+    rig.clock.advance(HOUR);
+    await mail('team@example.com');
+    // Nothing was bounced: no SendBounce call.
+    expect(rig.standIn.calls).toEqual([]);
 
     // 3. The report prints what the doc shows: the same columns, counts and reasons.
     const [out] = await runBlock(report);
@@ -142,7 +131,7 @@ describe('docs/rules.md rollout', () => {
     // Counts as shown; LAST MATCH is a time, EXPLAIN the newest ids.
     expect(row.slice(0, 6)).toEqual(shownRow.slice(0, 6));
     expect(row[6]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-    expect(row[7]).toBe('rollout-3 rollout-2 rollout-1');
+    expect(row[7]).toBe([...ids].reverse().join(' '));
     expect(why).toEqual(shownWhy);
     expect(foot[0].replace(/from .*/, '')).toBe(shownFoot[0].replace(/from .*/, ''));
 
@@ -151,9 +140,7 @@ describe('docs/rules.md rollout', () => {
     writeFileSync(join(dir, file), ruleJson.replace('"mode": "shadow"', '"mode": "enforce"'));
     const [, listed] = await runBlock(enforce);
     expect(modeOf(listed, rule.ruleId)).toBe('enforce');
-    const now = compileRules(await new RulesTable({ client, tableName: rulesTable }).scan()).rules;
-    expect(now.evaluate(factsFor('old-sales@example.com'), new Date())).toEqual([
-      expect.objectContaining({ action: 'bounce', ruleId: rule.ruleId }),
-    ]);
+    const bounced = await mail('old-sales@example.com');
+    expect(rig.callsFor(bounced).map((c) => c.outcome.kind)).toEqual(['accepted']);
   });
 });
