@@ -135,7 +135,8 @@ export async function compileSnapshot(deps: CompileDeps): Promise<CompileResult>
   }
   deps.logger.info(published ? 'rules snapshot published' : 'rules snapshot superseded by a later compile', {
     table: deps.tableName,
-    version,
+    // Not `version`: every log line already carries the package version under that key.
+    snapshotVersion: version,
     objectKey,
     rules: pointer.rules,
     invalid: pointer.invalidCount,

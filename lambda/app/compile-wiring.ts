@@ -66,7 +66,9 @@ export function createCompileHandler(deps: CompileDeps, options: InvocationOptio
       return await invocation.run(async () => {
         try {
           const result = await compileSnapshot(deps);
-          deps.logger.info('rules compiled', { records, ...result });
+          const { version, ...counts } = result;
+          // The snapshot's version under its own key: `version` is the package version on every log line.
+          deps.logger.info('rules compiled', { records, snapshotVersion: version, ...counts });
           return { version: result.version, rules: result.rules, invalid: result.invalid, published: result.published };
         } catch (error) {
           deps.logger.error('rules compile failed', { records, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });

@@ -17,7 +17,7 @@ describe('cli/bin.js', () => {
 
     const { stdout, stderr } = await run(process.execPath, [BIN, 'rules', 'list', ...flags], { timeout: 20_000 });
     expect(stderr).toBe('');
-    expect(stdout).toMatch(/^gone\s+yes\s+100\s+bounce\s+DoesNotExist 5\.1\.1\s+former@example\.com$/m);
+    expect(stdout).toMatch(/^gone\s+yes\s+100\s+bounce\s+enforce\s+DoesNotExist 5\.1\.1\s+former@example\.com$/m);
 
     // Exit codes reach the shell: an unknown flag is 2.
     await expect(run(process.execPath, [BIN, 'rules', 'list', '--frob'], { timeout: 20_000 })).rejects.toMatchObject({ code: 2 });

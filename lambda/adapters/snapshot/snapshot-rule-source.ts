@@ -81,7 +81,8 @@ export class SnapshotRuleSource extends RefreshingRuleSource {
     this.servedVersion = pointer.version;
     this.log.info('rules loaded', {
       source: 'snapshot',
-      version: pointer.version,
+      // Not `version`: every log line already carries the package version under that key.
+      snapshotVersion: pointer.version,
       compiledAt: pointer.compiledAt,
       rules: decoded.rules.size,
       invalid: decoded.invalid.length,
@@ -98,7 +99,7 @@ export class SnapshotRuleSource extends RefreshingRuleSource {
     this.log.warn('rules snapshot not used; loading rules with a Scan', {
       reason,
       table: this.options.tableName,
-      ...(pointer ? { version: pointer.version, objectKey: pointer.objectKey } : {}),
+      ...(pointer ? { snapshotVersion: pointer.version, objectKey: pointer.objectKey } : {}),
       ...(error !== undefined ? { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } : {}),
     });
     const rules = await loadRulesByScan(this.options.client, this.options.tableName, this.log, this.metrics);

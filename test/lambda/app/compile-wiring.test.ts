@@ -54,7 +54,10 @@ describe('compile-wiring', () => {
       expect(clients.reads.snapshot().byOperation).toEqual({ Scan: 1, PutItem: 1 });
       expect(clients.s3Requests.requests()).toEqual({ PutObject: 1 });
       expect((await new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read())?.version).toBe(result.version);
-      expect(log.lines.find((l) => l.message === 'rules compiled')?.extra).toMatchObject({ records: 32, rules: 30 });
+      const compiled = log.lines.find((l) => l.message === 'rules compiled')?.extra;
+      expect(compiled).toMatchObject({ records: 32, rules: 30, snapshotVersion: result.version });
+      // `version` on a log line is the package version: the snapshot's must not overwrite it.
+      expect(compiled).not.toHaveProperty('version');
     });
 
     it('refuses an event that is not a stream batch with ValidationError, compiling nothing', async () => {
