@@ -187,6 +187,7 @@ async function main(): Promise<void> {
     `  SES stand-in  ${mode.sesEndpoint}`,
     `  outbox        ${outboxDir}`,
     `  rules         ${mode.seeded > 0 ? `${mode.seeded} seeded from ${rulesPath}` : 'table already had rules (not seeded)'}; cached ${cacheSeconds} s`,
+    ...(env.SHADOW_MODE === 'true' ? ['  shadow        stack-wide: every bounce and drop is only recorded (state=SHADOW), nothing is bounced'] : []),
     '',
     'In a second terminal, paste this first (the commands below use it):',
     `  ${exportLine(mode.dynamodb.endpoint, mode.tables)}`,

@@ -200,6 +200,7 @@ class RuleIndex implements CompiledRules {
       if (truth === TRUE) {
         if (rule.mode === 'shadow') {
           // Changes nothing: recorded, then evaluation goes on as if it had not matched.
+          // (Only bounce and drop rules can be shadow rules: the schema refuses a shadow allow.)
           if ((shadow ??= []).length < MAX_SHADOW_MATCHES) shadow.push({ ruleId: rule.ruleId, action: rule.action as ShadowMatch['action'] });
           continue;
         }

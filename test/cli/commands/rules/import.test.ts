@@ -77,7 +77,7 @@ describe('cli/commands/rules/import', () => {
       const { table, flags } = await newRulesTable(client);
       const rules = [
         { ruleId: 'fine', recipients: ['a@example.com'], action: 'bounce' },
-        { ruleId: 'bad-action', recipients: ['b@example.com'], action: 'drop' },
+        { ruleId: 'bad-action', recipients: ['b@example.com'], action: 'reject' },
         { ruleId: 'bad-fields', recipients: [], action: 'bounce', bounceType: 'Gone' },
         { recipients: ['d@example.com'], action: 'allow' },
         { ruleId: 'fine', recipients: ['e@example.com'], action: 'allow' },
@@ -88,7 +88,7 @@ describe('cli/commands/rules/import', () => {
       const lines = r.stderr.trim().split('\n');
       expect(lines).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^bad-action {2}action: must be "bounce" or "allow"/),
+          expect.stringMatching(/^bad-action {2}action: must be "bounce", "allow" or "drop"/),
           expect.stringMatching(/^bad-fields {2}recipients: must not be empty$/),
           expect.stringMatching(/^bad-fields {2}bounceType: must be one of /),
           expect.stringMatching(/^item #4 \(no ruleId\) {2}ruleId: /),

@@ -19,7 +19,7 @@ describe('cli/commands/rules/validate', () => {
       const lines = r.stdout.trim().split('\n');
       expect(lines).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^bad-action {2}action: must be "bounce" or "allow" \(got "reject"\)$/),
+          expect.stringMatching(/^bad-action {2}action: must be "bounce", "allow" or "drop" \(got "reject"\)$/),
           expect.stringMatching(/^bad-pattern {2}recipients\.0: /),
           'bad-pattern  sender: unknown attribute "sender": did you mean "senders"? (notes for people go in "notes")',
           '2 of 3 rules are invalid',
