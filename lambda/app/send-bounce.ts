@@ -134,7 +134,8 @@ export type SendOutcome =
   | { readonly kind: 'exhausted'; readonly reason: string }
   | { readonly kind: 'requeued'; readonly cause: RequeueCause; readonly delaySeconds: number };
 
-const FINAL_OR_FOREIGN: readonly BounceState[] = ['SENT', 'FAILED', 'EXPIRED', 'SKIPPED', 'UNKNOWN'];
+// SHADOW and DROPPED items never get a job; listed so that a stray one is logged as handled, not silently dropped.
+const FINAL_OR_FOREIGN: readonly BounceState[] = ['SENT', 'FAILED', 'EXPIRED', 'SKIPPED', 'UNKNOWN', 'SHADOW', 'DROPPED'];
 
 /**
  * Sends the bounce for one job at most once, at the gate's pace.

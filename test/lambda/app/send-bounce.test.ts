@@ -47,7 +47,7 @@ describe('send-bounce', () => {
       expect(h.sender.calls).toHaveLength(1);
     });
 
-    it.each<BounceState>(['SKIPPED', 'FAILED', 'EXPIRED', 'UNKNOWN'])('sends nothing when the item is %s', async (state) => {
+    it.each<BounceState>(['SKIPPED', 'FAILED', 'EXPIRED', 'UNKNOWN', 'SHADOW', 'DROPPED'])('sends nothing when the item is %s', async (state) => {
       const h = harness();
       const j = job();
       await h.ledger.claim(auditFor(j, T0, { state }));
