@@ -129,10 +129,6 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
   async claim(record: AuditRecord): Promise<{ claimed: true } | { claimed: false; existing: AuditRecord }> {
     const token = randomUUID();
     const index = ruleIndexWrites(record);
-    const won = async (): Promise<{ claimed: true }> => {
-      if (index.furtherItems.length > 0) await writeFurtherItems(this.doc, this.tableName, record.messageId, index.furtherItems, this.log);
-      return { claimed: true };
-    };
     try {
       await this.doc.send(
         new PutCommand({
@@ -149,7 +145,6 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return await won();
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The failed put carries the winner's item: no second request needed.
@@ -157,9 +152,11 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
       const item = error.Item ? fromAttributeMap(error.Item) : await this.getItem(record.messageId);
       if (!item) throw new Error(`claim of '${record.messageId}' failed its condition but no item exists`, { cause: error });
       // Our own put, retried by the SDK after its answer was lost: the claim is ours.
-      if (item[WRITE_TOKEN_ATTRIBUTE] === token) return await won();
-      return { claimed: false, existing: toRecord(item) };
+      if (item[WRITE_TOKEN_ATTRIBUTE] !== token) return { claimed: false, existing: toRecord(item) };
     }
+    // The claim is ours: only now the message's further rules go in the index (never fails the claim).
+    if (index.furtherItems.length > 0) await writeFurtherItems(this.doc, this.tableName, record.messageId, index.furtherItems, this.log);
+    return { claimed: true };
   }
 
   async get(messageId: string): Promise<AuditRecord | undefined> {
