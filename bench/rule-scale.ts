@@ -20,12 +20,14 @@ import { fmt, fmtBytes, fmtSummary, summarize, type Summary } from './lib/stats'
 /** Wildcards are listed, not indexed: kept at the 100 at every size, so the index is what scales. */
 const WILDCARDS = 100;
 
-function mixAt(total: number) {
+/** The rule mix of a figure-3 size (exported for figure 3b, which loads the same sets). */
+export function mixAt(total: number) {
   const domains = Math.round(total * 0.09);
   return { exact: total - domains - WILDCARDS, domains, wildcards: WILDCARDS };
 }
 
-async function batchWrite(client: DynamoDBClient, table: string, items: readonly Record<string, unknown>[]): Promise<void> {
+/** Writes items with BatchWriteItem (25 a request, six in flight), retrying unprocessed ones. */
+export async function batchWrite(client: DynamoDBClient, table: string, items: readonly Record<string, unknown>[]): Promise<void> {
   const chunks: WriteRequest[][] = [];
   for (let i = 0; i < items.length; i += 25) {
     chunks.push(items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: marshall(item) } })));

@@ -3,7 +3,7 @@
  * on this machine, one after the other, and writes bench/results/latest.json
  * and bench/results/latest.md. Not part of `npm test`.
  *
- * Figures: cold-start, decision-cost, rule-scale, big-mail, rate-gate-pace,
+ * Figures: cold-start, decision-cost, rule-scale, rule-snapshot, big-mail, rate-gate-pace,
  * dynamodb-cost, edit-to-effect (BENCHMARKS.md explains each).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +19,13 @@ import { renderMarkdown, type MachineInfo } from './lib/report';
 import type { Benchmark, FigureResult } from './lib/result';
 import { rateGatePace } from './rate-gate-pace';
 import { ruleScale } from './rule-scale';
+import { ruleSnapshot } from './rule-snapshot';
 
 const BENCHMARKS: ReadonlyArray<readonly [string, Benchmark]> = [
   ['cold-start', coldStart],
   ['decision-cost', decisionCost],
   ['rule-scale', ruleScale],
+  ['rule-snapshot', ruleSnapshot],
   ['big-mail', bigMail],
   ['rate-gate-pace', rateGatePace],
   ['dynamodb-cost', dynamoDbCost],

@@ -123,3 +123,43 @@ export function countS3Bytes(client: S3Client): S3ByteCounter {
     },
   };
 }
+
+export interface ReadUnitCounter {
+  /** Read capacity units DynamoDB reported for the reads sent since the last reset. */
+  units(): number;
+  /** Reads whose response carried no ConsumedCapacity (0 when every one did). */
+  unreported(): number;
+  reset(): void;
+}
+
+/**
+ * Sums the read capacity units DynamoDB reports for every GetItem, Query and
+ * Scan the client sends: asks for `ReturnConsumedCapacity: TOTAL` on each
+ * (which changes nothing else about the read) and adds up the answers. This is
+ * what the reads are billed, whatever their number of requests.
+ */
+export function countReadUnits(client: DynamoDBClient): ReadUnitCounter {
+  let units = 0;
+  let unreported = 0;
+  const reads = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand']);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!reads.has(String(context.commandName))) return next(args);
+      (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+      const result = await next(args);
+      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits;
+      if (consumed === undefined) unreported++;
+      else units += consumed;
+      return result;
+    },
+    { step: 'initialize', name: 'benchReadUnitCounter' },
+  );
+  return {
+    units: () => units,
+    unreported: () => unreported,
+    reset() {
+      units = 0;
+      unreported = 0;
+    },
+  };
+}

@@ -361,8 +361,8 @@ function grantCompile(scope: Construct, role: iam.Role, storage: Storage): void 
     }),
     new iam.PolicyStatement({
       sid: 'PublishRulesPointer',
-      // A conditional put: the pointer is never read back here.
-      actions: ['dynamodb:PutItem'],
+      // A conditional put; after a failed compile, a conditional update marking an older pointer stale.
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
       conditions: leadingKeys(STATE_KEY_PREFIX.rules),
     }),

@@ -225,8 +225,9 @@ const fail = (message: string, cause?: unknown): never => {
 };
 
 /** Where a value sits, worded only when something is wrong with it (decoding 100,000 rules builds no message). */
-type Where = string | { readonly n: number; readonly field: string };
-const at = (where: Where): string => (typeof where === 'string' ? where : `rule ${where.n} ${where.field}`);
+type Where = string | number;
+/** A number is the position of the rule being decoded (the column is named in the caught error's context). */
+const at = (where: Where): string => (typeof where === 'string' ? where : `rule ${where}`);
 
 function decodeAddress(text: unknown, where: Where): AddressPattern {
   if (typeof text !== 'string') return fail(`${at(where)}: address pattern is not a string`);
@@ -382,7 +383,7 @@ export function readSnapshot(bytes: Uint8Array): SnapshotRules {
       const r: Record<string, unknown> = {};
       for (let c = 0; c < columns.length; c++) {
         const v = columns[c].values[n];
-        if (v !== null) r[columns[c].field] = decoders[c](v, { n, field: columns[c].field });
+        if (v !== null) r[columns[c].field] = decoders[c](v, n);
       }
       checkRule(r, n);
       const rule = r as unknown as Rule;
