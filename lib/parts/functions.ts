@@ -57,8 +57,9 @@ export const COMPILE_BATCH_SIZE = 10_000;
 export const COMPILE_BATCHING_WINDOW = Duration.seconds(15);
 /**
  * A failed compile is retried this often, then the batch's description goes
- * to the compile DLQ (alarmed) and the shard moves on: decisions keep using
- * the previous snapshot (or the Scan path) until the next compile. Bisecting
+ * to the compile DLQ (alarmed) and the shard moves on; the failed compile
+ * marked the pointer stale, so receive scans the table until the next
+ * compile succeeds (the next edit, or the schedule). Bisecting
  * would only repeat the same whole-table compile on halves of the batch.
  */
 export const COMPILE_RETRY_ATTEMPTS = 3;
