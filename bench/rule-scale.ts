@@ -26,6 +26,7 @@ export function mixAt(total: number) {
   return { exact: total - domains - WILDCARDS, domains, wildcards: WILDCARDS };
 }
 
+/** Writes items with BatchWriteItem (25 a request, six in flight), retrying unprocessed ones. */
 export async function batchWrite(client: DynamoDBClient, table: string, items: readonly Record<string, unknown>[]): Promise<void> {
   const chunks: WriteRequest[][] = [];
   for (let i = 0; i < items.length; i += 25) {

@@ -71,6 +71,12 @@ export function verdictLines(verdict: CompileVerdict, now = Date.now()): string[
         `compile step: snapshot ${printable(verdict.version)}, compiled ${verdict.compiledAt} (${ago(verdict.compiledAt, now)}): ` +
           `${verdict.rules} ${verdict.rules === 1 ? 'rule' : 'rules'} in use, ${verdict.disabled} disabled, ${verdict.invalidCount} invalid ${verdict.invalidCount === 1 ? 'item' : 'items'} skipped`,
       ];
+      if (verdict.staleSince !== undefined) {
+        lines.push(
+          `  STALE since ${verdict.staleSince}: a later compile failed (${printable(verdict.staleReason ?? 'no reason given')}); ` +
+            'the functions scan the rules table until a compile succeeds',
+        );
+      }
       for (const bad of verdict.invalid) {
         const id = bad.ruleId === undefined ? `(item ${bad.index} without ruleId)` : printable(bad.ruleId);
         lines.push(`  skipped ${id}: ${printable(bad.problems.join('; '))}`);

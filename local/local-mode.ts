@@ -226,7 +226,7 @@ export async function startLocalMode(options: LocalModeOptions): Promise<LocalMo
       batchingWindowMs: options.compileWindowMs ?? 250,
       onHandled: (result, records) => printCompile(result as CompileHandlerResult, records),
       onBatchFailed: (error, records) =>
-        options.print(printable(`rules   compile of ${records} changes failed after its retries (decisions keep the previous snapshot): ${error instanceof Error ? error.message : String(error)}`)),
+        options.print(printable(`rules   compile of ${records} changes failed after its retries (receive scans the table until a compile succeeds): ${error instanceof Error ? error.message : String(error)}`)),
       onError: (error) => options.print(printable(`rules   reading the rules stream failed: ${error instanceof Error ? error.message : String(error)}`)),
     });
     stops.push(() => poller.stop());

@@ -25,6 +25,8 @@ export interface SnapshotWriter {
 export interface PointerPublisher {
   /** Conditional write: false when a pointer from a later scan is there. */
   publish(pointer: RulesPointer): Promise<boolean>;
+  /** Marks a pointer from an earlier scan stale after a failed compile; false when there is none to mark. */
+  markStale(scanStartedAt: string, reason: string): Promise<boolean>;
 }
 
 export interface CompileDeps {
@@ -93,11 +95,29 @@ export function snapshotVersion(scanStartedAt: number, nonce: string): string {
  * One compile: scan, validate, encode, put the object, publish the pointer.
  * Logs every invalid item with its reasons and counts them (`InvalidRules`,
  * the compile step's count the alarm reads). Throws when any step fails, so
- * the stream's event source mapping retries the batch; the receive side keeps
- * the previous snapshot meanwhile.
+ * the stream's event source mapping retries the batch; before it does, it
+ * marks an older pointer stale, and receive functions load with the Scan
+ * path until a compile succeeds: a broken compile never keeps an edit from
+ * taking effect.
  */
 export async function compileSnapshot(deps: CompileDeps): Promise<CompileResult> {
   const scanStartedAt = deps.clock.now();
+  try {
+    return await compileFrom(scanStartedAt, deps);
+  } catch (error) {
+    // The change that started this compile may be missing from the published snapshot (an allow rule
+    // added, a bounce rule removed): until a compile succeeds, receive functions use the Scan path.
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const marked = await deps.pointer.markStale(new Date(scanStartedAt).toISOString(), reason).catch((markError: unknown) => {
+      deps.logger.error('rules pointer not marked stale after a failed compile', { error: markError instanceof Error ? markError.message : String(markError) });
+      return false;
+    });
+    if (marked) deps.logger.warn('rules pointer marked stale: receive functions use the Scan path until a compile succeeds', { error: reason });
+    throw error;
+  }
+}
+
+async function compileFrom(scanStartedAt: number, deps: CompileDeps): Promise<CompileResult> {
   const version = snapshotVersion(scanStartedAt, (deps.nonce ?? (() => randomBytes(4).toString('hex')))());
   const { plain, unreadable } = await deps.scan();
   const compilation = compileRules(plain, unreadable);

@@ -57,8 +57,9 @@ export const COMPILE_BATCH_SIZE = 10_000;
 export const COMPILE_BATCHING_WINDOW = Duration.seconds(15);
 /**
  * A failed compile is retried this often, then the batch's description goes
- * to the compile DLQ (alarmed) and the shard moves on: decisions keep using
- * the previous snapshot (or the Scan path) until the next compile. Bisecting
+ * to the compile DLQ (alarmed) and the shard moves on; the failed compile
+ * marked the pointer stale, so receive scans the table until the next
+ * compile succeeds (the next edit, or the schedule). Bisecting
  * would only repeat the same whole-table compile on halves of the batch.
  */
 export const COMPILE_RETRY_ATTEMPTS = 3;
@@ -370,8 +371,8 @@ function grantCompile(scope: Construct, role: iam.Role, storage: Storage): void 
     }),
     new iam.PolicyStatement({
       sid: 'PublishRulesPointer',
-      // A conditional put: the pointer is never read back here.
-      actions: ['dynamodb:PutItem'],
+      // A conditional put; after a failed compile, a conditional update marking an older pointer stale.
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [storage.stateTable.tableArn],
       conditions: leadingKeys(STATE_KEY_PREFIX.rules),
     }),

@@ -122,13 +122,13 @@ function createAlarms(scope: Construct, topic: sns.ITopic, w: Watched): cloudwat
     ),
     alarm(
       'CompileErrorsAlarm',
-      'compiling the rules snapshot failed (it is retried): rule edits do not reach decisions until a compile succeeds',
+      'compiling the rules snapshot failed (it is retried): receive functions scan the rules table until a compile succeeds',
       w.compileFunction.metricErrors({ period }),
       0,
     ),
     alarm(
       'CompileDeadLetterAlarm',
-      'a rules compile failed after its retries: decisions use the previous snapshot until the next edit or the scheduled compile; see the compile function log',
+      'a rules compile failed after its retries: receive functions scan the rules table (stale pointer) until the next edit or the scheduled compile succeeds; see the compile function log',
       w.compileDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       0,
     ),

@@ -149,6 +149,14 @@ describe('cli/compile-verdict', () => {
       bytes: 300,
     };
 
+    it('says when a later compile failed and the functions scan the table meanwhile', () => {
+      const stale = { ...pointer, invalidCount: 0, invalid: [], staleSince: '2026-11-29T10:00:00.000Z', staleReason: 'RulesSnapshotStoreError: s3 AccessDenied\nforged' };
+      expect(verdictLines(stale)).toEqual([
+        expect.stringMatching(/: 10 rules in use, 0 disabled, 0 invalid items skipped$/),
+        '  STALE since 2026-11-29T10:00:00.000Z: a later compile failed (RulesSnapshotStoreError: s3 AccessDenied\\x0aforged); the functions scan the rules table until a compile succeeds',
+      ]);
+    });
+
     it('names an item without ruleId by its position, gives the age in hours and counts the items the pointer does not list', () => {
       expect(verdictLines(pointer)).toEqual([
         expect.stringMatching(/\(3 h ago\): 10 rules in use, 0 disabled, 12 invalid items skipped$/),

@@ -234,6 +234,13 @@ describe('SesBouncer composition', () => {
         .map((i) => i.IndexName);
       expect(indexes.filter((name) => name === 'rule-by-time')).toHaveLength(1);
       Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rate gates'));
+      // Issue 13: each compiles its own rules table into its own bucket; the pointer key
+      // names the rules table (rules#pointer#<table>), so the shared state table holds one each.
+      const [a2, b2] = ['ACompileFunction', 'BCompileFunction'].map((fn) => functionEnv(template, fn));
+      expect(a2.STATE_TABLE).toEqual(b2.STATE_TABLE);
+      expect(a2.RULES_TABLE).not.toEqual(b2.RULES_TABLE);
+      expect(a2.RULES_SNAPSHOT_BUCKET).not.toEqual(b2.RULES_SNAPSHOT_BUCKET);
+      for (const fn of ['BReceiveFunction', 'BCompileFunction']) expect(functionEnv(template, fn).RULES_TABLE).toEqual(b2.RULES_TABLE);
     });
 
     it('warns when two bouncers of one account and Region keep separate rate gates', () => {

@@ -288,7 +288,7 @@ describe('SesBouncerStack', () => {
           { actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'], resources: [`\${${rulesTable()}.StreamArn}`], condition: undefined },
           { actions: ['dynamodb:Scan'], resources: [`\${${rulesTable()}.Arn}`], condition: undefined },
           {
-            actions: ['dynamodb:PutItem'],
+            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
             resources: [expect.stringMatching(/^\$\{BouncerStateTable\w+\.Arn\}$/)],
             condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rules#*'] } },
           },
@@ -304,6 +304,7 @@ describe('SesBouncerStack', () => {
           'dynamodb:ListStreams',
           'dynamodb:PutItem',
           'dynamodb:Scan',
+          'dynamodb:UpdateItem',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           's3:DeleteObject',

@@ -1,6 +1,6 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { RULES_PARTITION_KEY, STATE_PARTITION_KEY, STATE_RULE_INDEX, STATE_TTL_ATTRIBUTE } from '../../lambda/config/tables';
-import { ensureLocalTables } from '../../local/tables';
+import { ensureLocalTables, rulesStreamArn } from '../../local/tables';
 import { createTable, localDynamoDbClient, uniqueTableName } from '../support/dynamodb';
 
 describe('tables', () => {
@@ -13,6 +13,8 @@ describe('tables', () => {
       expect(await ensureLocalTables(client, names)).toEqual([names.rules, names.state]);
       const rules = await client.send(new DescribeTableCommand({ TableName: names.rules }));
       expect(rules.Table?.KeySchema).toEqual([{ AttributeName: RULES_PARTITION_KEY, KeyType: 'HASH' }]);
+      // Issue 13: the compile step's trigger, as the stack has it.
+      expect(rules.Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'KEYS_ONLY' });
       const state = await client.send(new DescribeTableCommand({ TableName: names.state }));
       expect(state.Table?.KeySchema).toEqual([{ AttributeName: STATE_PARTITION_KEY, KeyType: 'HASH' }]);
       const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: names.state }));
@@ -46,6 +48,27 @@ describe('tables', () => {
       const names = { rules: uniqueTableName('rules'), state: uniqueTableName('state') };
       await ensureLocalTables(client, names);
       expect(await ensureLocalTables(client, names)).toEqual([]);
+    });
+  });
+
+  describe('rulesStreamArn', () => {
+    const client = localDynamoDbClient();
+    afterAll(() => client.destroy());
+
+    it("returns the rules table's stream", async () => {
+      const names = { rules: uniqueTableName('rules'), state: uniqueTableName('state') };
+      await ensureLocalTables(client, names);
+      const described = await client.send(new DescribeTableCommand({ TableName: names.rules }));
+      expect(await rulesStreamArn(client, names.rules)).toBe(described.Table?.LatestStreamArn);
+    });
+
+    it('turns a keys-only stream on for a rules table from before the compile step (an old --data-dir)', async () => {
+      const table = uniqueTableName('old-rules');
+      await createTable(client, table, RULES_PARTITION_KEY);
+      const arn = await rulesStreamArn(client, table);
+      const described = await client.send(new DescribeTableCommand({ TableName: table }));
+      expect(described.Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'KEYS_ONLY' });
+      expect(arn).toBe(described.Table?.LatestStreamArn);
     });
   });
 });

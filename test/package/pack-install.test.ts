@@ -136,8 +136,8 @@ describe('the npm package', () => {
 
   it('references the existing bucket and rule set instead of creating them', () => {
     const buckets = ofType('AWS::S3::Bucket');
-    // Only Sales's own bucket: Support stores in the existing one.
-    expect(buckets.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['SalesMailBucket']);
+    // Only Sales's own mail bucket: Support stores in the existing one. Each keeps its rule snapshots in its own bucket.
+    expect(buckets.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['SalesMailBucket', 'SalesRulesSnapshotBucket', 'SupportRulesSnapshotBucket']);
     const [, supportRule] = ofType('AWS::SES::ReceiptRule').find(([id]) => id.startsWith('Support'))!;
     expect(supportRule.Properties.Rule.Actions[0]).toEqual({ S3Action: { BucketName: 'example-mail-archive', ObjectKeyPrefix: 'support/' } });
     expect(fn('SupportReceiveFunction')[1].Properties.Environment.Variables).toMatchObject({ MAIL_BUCKET: 'example-mail-archive', MAIL_PREFIX: 'support/' });

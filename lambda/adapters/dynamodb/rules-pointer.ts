@@ -3,7 +3,7 @@
  * compiled snapshot is current, and the compile step's verdict on the table.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SesBouncerError } from '../../commons/errors';
 import { STATE_PARTITION_KEY } from '../../config/tables';
 import { RULES_POINTER_PK, rulesPointerKey, type PointerInvalidItem, type RulesPointer } from '../../domain/rules/pointer';
@@ -41,13 +41,26 @@ function isInvalidItem(v: unknown): v is PointerInvalidItem {
 
 /** The item as a pointer, or a reason it is not one. */
 function toPointer(item: Record<string, unknown>): RulesPointer | string {
-  const { version, objectKey, scanStartedAt, compiledAt, rules, disabled, invalidCount, invalid, bytes } = item;
+  const { version, objectKey, scanStartedAt, compiledAt, rules, disabled, invalidCount, invalid, bytes, staleSince, staleReason } = item;
   if (!isString(version) || version === '') return 'version is missing';
   if (!isString(objectKey) || objectKey === '') return 'objectKey is missing';
   if (!isString(scanStartedAt) || !isString(compiledAt)) return 'scanStartedAt or compiledAt is missing';
   if (!isCount(rules) || !isCount(disabled) || !isCount(invalidCount) || !isCount(bytes)) return 'a count is missing';
   if (!Array.isArray(invalid) || !invalid.every(isInvalidItem)) return 'invalid is not a list of items';
-  return { version, objectKey, scanStartedAt, compiledAt, rules, disabled, invalidCount, invalid, bytes };
+  if ((staleSince !== undefined && !isString(staleSince)) || (staleReason !== undefined && !isString(staleReason))) return 'staleSince or staleReason is not a string';
+  return {
+    version,
+    objectKey,
+    scanStartedAt,
+    compiledAt,
+    rules,
+    disabled,
+    invalidCount,
+    invalid,
+    bytes,
+    ...(staleSince !== undefined ? { staleSince } : {}),
+    ...(staleReason !== undefined ? { staleReason } : {}),
+  };
 }
 
 /**
@@ -108,6 +121,35 @@ export class DynamoDbRulesPointer {
       throw new RulesPointerError(`cannot publish the rules pointer to table ${JSON.stringify(this.tableName)}: ${message(error)}`, { cause: error });
     }
   }
+
+  /**
+   * Marks the pointer stale after a failed compile whose scan started at
+   * `scanStartedAt`: only a pointer from an earlier scan (which may lack the
+   * change that started the failed compile), and only once (the first
+   * failure's time is kept). True when marked; false when there is no
+   * pointer, it is newer, or it is marked already.
+   */
+  async markStale(scanStartedAt: string, reason: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [STATE_PARTITION_KEY]: this.key },
+          UpdateExpression: 'SET #since = :s, #reason = :r',
+          ConditionExpression: 'attribute_exists(#pk) AND #s < :s AND attribute_not_exists(#since)',
+          ExpressionAttributeNames: { '#pk': STATE_PARTITION_KEY, '#s': 'scanStartedAt', '#since': 'staleSince', '#reason': 'staleReason' },
+          ExpressionAttributeValues: { ':s': scanStartedAt, ':r': reason.slice(0, MAX_STALE_REASON) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new RulesPointerError(`cannot mark the rules pointer stale in table ${JSON.stringify(this.tableName)}: ${message(error)}`, { cause: error });
+    }
+  }
 }
+
+/** Longest failure reason kept on the pointer. */
+const MAX_STALE_REASON = 500;
 
 const message = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -5,8 +5,8 @@
  * pointer names a version it has not loaded. With rules unchanged a warm
  * function reads one item a minute instead of the whole table.
  *
- * Fail safe: no pointer yet, a pointer it cannot read, a snapshot it cannot
- * fetch or decode: it loads the rules the Scan way, as a function without a
+ * Fail safe: no pointer yet, a pointer it cannot read or one a failed
+ * compile marked stale, a snapshot it cannot fetch or decode: it loads the rules the Scan way, as a function without a
  * snapshot bucket does, and counts (`RulesSnapshotFallback`) and logs why.
  * Decisions never stop, and never widen: the snapshot carries the invalid
  * items, which hold bounces exactly as on the Scan path. Caching,
@@ -39,7 +39,7 @@ export interface SnapshotRuleSourceOptions extends RuleCacheOptions {
 }
 
 /** Why a load used the Scan path; in the log line of every fallback. */
-export type FallbackReason = 'no-pointer' | 'pointer-unreadable' | 'snapshot-unreadable' | 'snapshot-undecodable';
+export type FallbackReason = 'no-pointer' | 'pointer-unreadable' | 'pointer-stale' | 'snapshot-unreadable' | 'snapshot-undecodable';
 
 export class SnapshotRuleSource extends RefreshingRuleSource {
   /** The last snapshot decoded: reused while the pointer names its version. */
@@ -60,6 +60,8 @@ export class SnapshotRuleSource extends RefreshingRuleSource {
       return this.fallback('pointer-unreadable', error);
     }
     if (!pointer) return this.fallback('no-pointer');
+    // A compile failed after this snapshot was made: the table may hold edits it lacks.
+    if (pointer.staleSince !== undefined) return this.fallback('pointer-stale', pointer.staleReason, pointer);
     if (this.snapshot?.version === pointer.version) {
       this.servedVersion = pointer.version;
       return this.snapshot.rules;

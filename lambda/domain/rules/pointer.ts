@@ -59,4 +59,14 @@ export interface RulesPointer {
   readonly invalid: readonly PointerInvalidItem[];
   /** Compressed object size in bytes. */
   readonly bytes: number;
+  /**
+   * Set when a compile that started after this pointer's scan failed: the
+   * table may hold edits the snapshot lacks (an allow rule added, a bounce
+   * rule removed), so receive functions load with the Scan path until a
+   * compile succeeds (its publish replaces the whole item). ISO 8601, the
+   * failed compile's scan start.
+   */
+  readonly staleSince?: string;
+  /** Why the compile that marked the pointer stale failed. */
+  readonly staleReason?: string;
 }

@@ -108,6 +108,43 @@ describe('compile-snapshot', () => {
       expect((await pointer())?.version).toBe(first.version);
     });
 
+    it('marks the older pointer stale when a compile fails, and the next good compile clears it', async () => {
+      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      let now = Date.now();
+      await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      now += 1_000;
+      const log = recorder();
+      const dynamodb = localDynamoDbClient();
+      try {
+        const broken = buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: s3.client() }, { clock: { now: () => now }, logger: log.logger });
+        await expect(compileSnapshot(broken)).rejects.toThrow(/NoSuchBucket/);
+      } finally {
+        dynamodb.destroy();
+      }
+      expect(await pointer()).toMatchObject({ staleSince: new Date(now).toISOString(), staleReason: expect.stringMatching(/NoSuchBucket/) });
+      expect(log.lines.some((l) => l.message.startsWith('rules pointer marked stale'))).toBe(true);
+      now += 1_000;
+      const good = await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      const after = await pointer();
+      expect(after?.version).toBe(good.version);
+      expect(after?.staleSince).toBeUndefined();
+    });
+
+    it('does not mark stale a pointer from a scan that started after the failed one', async () => {
+      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      let now = Date.now();
+      await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      now -= 5_000;
+      const dynamodb = localDynamoDbClient();
+      try {
+        const broken = buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: s3.client() }, { clock: { now: () => now } });
+        await expect(compileSnapshot(broken)).rejects.toThrow(/NoSuchBucket/);
+      } finally {
+        dynamodb.destroy();
+      }
+      expect((await pointer())?.staleSince).toBeUndefined();
+    });
+
     it('reads the rules table with strongly consistent Scans (a compile must see the write that started it)', async () => {
       await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       const dynamodb = localDynamoDbClient();

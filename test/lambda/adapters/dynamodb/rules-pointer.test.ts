@@ -97,4 +97,30 @@ describe('rules-pointer (DynamoDB)', () => {
       await expect(missing.publish(pointer(0))).rejects.toThrow(RulesPointerError);
     });
   });
+
+  describe('markStale', () => {
+    const at = (offsetMs: number) => new Date(BASE + offsetMs).toISOString();
+
+    it('marks a pointer from an earlier scan once, keeping the first failure', async () => {
+      await store.publish(pointer(0));
+      await expect(store.markStale(at(1_000), 'NoSuchBucket: gone')).resolves.toBe(true);
+      await expect(store.markStale(at(2_000), 'later failure')).resolves.toBe(false);
+      expect(await store.read()).toMatchObject({ version: 'v0', staleSince: at(1_000), staleReason: 'NoSuchBucket: gone' });
+    });
+
+    it('leaves a pointer from a later scan alone, and marks nothing when there is no pointer', async () => {
+      await expect(store.markStale(at(1_000), 'x')).resolves.toBe(false);
+      await expect(store.read()).resolves.toBeUndefined();
+      await store.publish(pointer(5_000));
+      await expect(store.markStale(at(1_000), 'x')).resolves.toBe(false);
+      expect((await store.read())?.staleSince).toBeUndefined();
+    });
+
+    it('is cleared by the next publish', async () => {
+      await store.publish(pointer(0));
+      await store.markStale(at(1_000), 'x');
+      await store.publish(pointer(2_000));
+      expect(await store.read()).toEqual(pointer(2_000));
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RulesUnavailableError } from '../../../../lambda/adapters/dynamodb/rule-source';
 import { SnapshotRuleSource } from '../../../../lambda/adapters/snapshot/snapshot-rule-source';
 import { compileSnapshot } from '../../../../lambda/app/compile-snapshot';
+import { buildCompileDeps } from '../../../../lambda/app/compile-wiring';
 import { buildRuleSource } from '../../../../lambda/app/receive-wiring';
 import { MetricName } from '../../../../lambda/commons/metric-names';
 import type { Config } from '../../../../lambda/config/config';
@@ -136,6 +137,20 @@ describe('snapshot-rule-source', () => {
       const s = source();
       expect(await decide(s.rules, 'gone@example.com')).toMatchObject({ action: 'bounce', ruleId: 'gone' });
       expect(fallbacks()).toEqual(['pointer-unreadable']);
+    });
+
+    it('when a failed compile marked the pointer stale, so an edit the snapshot lacks still applies', async () => {
+      await compile();
+      await rig.put({ ruleId: 'vip', recipients: ['vip@example.com'], action: 'allow', priority: 1 });
+      clock += 1_000;
+      const clients = rig.receiveClients();
+      await expect(
+        compileSnapshot(buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, clients, { clock: { now: () => clock }, logger: log.logger })),
+      ).rejects.toThrow(/NoSuchBucket/);
+      const s = source();
+      expect(await decide(s.rules, 'vip@example.com')).toMatchObject({ action: 'allow', ruleId: 'vip' });
+      expect(fallbacks()).toEqual(['pointer-stale']);
+      expect(log.count(MetricName.RulesSnapshotFallback)).toBe(1);
     });
 
     it('when the snapshot store is down (S3 stopped)', async () => {
