@@ -145,7 +145,9 @@ async function compileFrom(scanStartedAt: number, deps: CompileDeps): Promise<Co
     });
   }
   for (const w of compilation.warnings) deps.logger.warn('rule attribute ignored', { ruleId: w.ruleId, field: w.field, reason: w.reason });
-  deps.metrics.addMetric(MetricName.InvalidRules, MetricUnit.Count, compilation.invalid.length);
+  // Only the compile whose snapshot is in use reports the count the alarm reads: a superseded one may
+  // have seen an older table, and the alarm (maximum per period) would page for items already fixed.
+  if (published) deps.metrics.addMetric(MetricName.InvalidRules, MetricUnit.Count, compilation.invalid.length);
 
   if (!published) {
     // A compile that started later already published: nobody will read this object.

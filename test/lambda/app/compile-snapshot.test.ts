@@ -95,6 +95,19 @@ describe('compile-snapshot', () => {
       expect(await objectKeys()).toEqual([`rules/${later.version}.json.gz`]);
     });
 
+    it('counts InvalidRules only for the compile whose snapshot is in use, not for one a later compile superseded', async () => {
+      await rig.put({ ruleId: 'typo', recipients: ['alice@example.com'], action: 'allow', disabled: true });
+      let now = Date.now();
+      const published = recorder();
+      await compileSnapshot(rig.compileDeps({ clock: { now: () => now }, logger: published.logger, metrics: published.sink }));
+      now -= 60_000;
+      const superseded = recorder();
+      const earlier = await compileSnapshot(rig.compileDeps({ clock: { now: () => now }, logger: superseded.logger, metrics: superseded.sink }));
+      expect(earlier.published).toBe(false);
+      expect(published.count(MetricName.InvalidRules)).toBe(1);
+      expect(superseded.count(MetricName.InvalidRules)).toBe(0);
+    });
+
     it('throws when the snapshot cannot be written (no such bucket), leaving the pointer as it was', async () => {
       await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       const first = await compileSnapshot(rig.compileDeps());
