@@ -39,6 +39,8 @@ const FUNCTION_ENV: Record<string, string> = {
   BOUNCE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ses-bouncer-bounces',
   MAIL_BUCKET: 'ses-bouncer-mail',
   MAIL_PREFIX: 'inbound/',
+  // Receive reads compiled rules from this bucket (issue 13); the compile function requires it.
+  RULES_SNAPSHOT_BUCKET: 'ses-bouncer-rule-snapshots',
   POWERTOOLS_SERVICE_NAME: 'ses-bouncer',
   POWERTOOLS_METRICS_NAMESPACE: 'SesBouncer',
   POWERTOOLS_LOG_LEVEL: 'INFO',
