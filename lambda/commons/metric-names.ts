@@ -42,6 +42,12 @@ export const MetricName = {
    * unreadable). Decisions go on; reads cost what they did before snapshots.
    */
   RulesSnapshotFallback: 'RulesSnapshotFallback',
+  /**
+   * Entries of the per-rule index (a message's further rules, `match#` items)
+   * that could not be written after the claim: `rules report` undercounts
+   * those rules. The bounce itself is unaffected.
+   */
+  RuleIndexEntriesLost: 'RuleIndexEntriesLost',
   /** Recipients a drop rule rejected without a DSN (no SendBounce). */
   RecipientsDropped: 'RecipientsDropped',
   /**

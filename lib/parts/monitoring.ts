@@ -204,9 +204,7 @@ function createDashboard(scope: Construct, w: Watched): cloudwatch.Dashboard {
         sum(MetricName.SesThrottled),
         sum(MetricName.InvalidRules),
         sum(MetricName.MailReadFailed),
-        sum(MetricName.MailUnparsed),
-        sum(MetricName.RecipientsUnbounceable),
-        sum(MetricName.RecipientsOverLimit),
+        sum(MetricName.RuleIndexEntriesLost),
       ],
     }),
     // What was not bounced because it could not be known or sent, and claims the sweep re-enqueued: a trend here needs a look.

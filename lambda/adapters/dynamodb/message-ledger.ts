@@ -8,6 +8,7 @@ import {
   STATE_PARTITION_KEY,
 } from '../../config/tables';
 import { logger as projectLogger } from '../../commons/logger';
+import { MetricName, MetricUnit, metrics as projectMetrics } from '../../commons/metrics';
 import type { BounceSpec, RecipientDecision } from '../../domain/model';
 import type { AuditRecord, BounceState, MessageLedger, OpenState, StaleClaims } from '../../ports';
 import { RULE_INDEX_ITEM_ATTRIBUTES, ruleIndexWrites, writeFurtherItems, type RuleIndexLogger } from './rule-index';
@@ -97,6 +98,8 @@ export interface DynamoDbMessageLedgerOptions {
   readonly now?: () => Date;
   /** Where a failed rule-index write is reported. @default the project logger */
   readonly logger?: RuleIndexLogger;
+  /** Counts index entries given up (`RuleIndexEntriesLost`). @default the project metrics instance */
+  readonly metrics?: { addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void };
 }
 
 const defaultIndexLogger: RuleIndexLogger = {
@@ -118,12 +121,15 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
   private readonly tableName: string;
   private readonly now: () => Date;
   private readonly log: RuleIndexLogger;
+  private readonly onIndexEntriesLost: (entries: number) => void;
 
   constructor(options: DynamoDbMessageLedgerOptions) {
     this.doc = stateDocumentClient(options.client);
     this.tableName = options.tableName;
     this.now = options.now ?? (() => new Date());
     this.log = options.logger ?? defaultIndexLogger;
+    const metrics = options.metrics ?? projectMetrics;
+    this.onIndexEntriesLost = (entries) => metrics.addMetric(MetricName.RuleIndexEntriesLost, MetricUnit.Count, entries);
   }
 
   async claim(record: AuditRecord): Promise<{ claimed: true } | { claimed: false; existing: AuditRecord }> {
@@ -155,7 +161,7 @@ export class DynamoDbMessageLedger implements MessageLedger, StaleClaims {
       if (item[WRITE_TOKEN_ATTRIBUTE] !== token) return { claimed: false, existing: toRecord(item) };
     }
     // The claim is ours: only now the message's further rules go in the index (never fails the claim).
-    if (index.furtherItems.length > 0) await writeFurtherItems(this.doc, this.tableName, record.messageId, index.furtherItems, this.log);
+    if (index.furtherItems.length > 0) await writeFurtherItems(this.doc, this.tableName, record.messageId, index.furtherItems, this.log, this.onIndexEntriesLost);
     return { claimed: true };
   }
 

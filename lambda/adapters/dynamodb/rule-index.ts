@@ -145,6 +145,9 @@ export interface RuleIndexLogger {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
+/** Told how many index entries were given up, so they are counted (`RuleIndexEntriesLost`). */
+export type OnEntriesLost = (entries: number) => void;
+
 /** Retries of a batch's unprocessed items before the entries are given up. */
 const BATCH_RETRIES = 3;
 const BATCH_RETRY_BASE_MS = 50;
@@ -161,6 +164,7 @@ export async function writeFurtherItems(
   messageId: string,
   items: readonly Record<string, unknown>[],
   log: RuleIndexLogger,
+  onLost: OnEntriesLost = () => undefined,
 ): Promise<void> {
   let pending = items.map((Item) => ({ PutRequest: { Item } }));
   try {
@@ -169,8 +173,12 @@ export async function writeFurtherItems(
       const out = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
       pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
     }
-    if (pending.length > 0) log.warn('rule index: entries left unprocessed; the report undercounts these rules', { messageId, entries: pending.length });
+    if (pending.length > 0) {
+      log.warn('rule index: entries left unprocessed; the report undercounts these rules', { messageId, entries: pending.length });
+      onLost(pending.length);
+    }
   } catch (error) {
+    onLost(pending.length);
     log.warn('rule index: entries not written; the report undercounts these rules', {
       messageId,
       entries: pending.length,

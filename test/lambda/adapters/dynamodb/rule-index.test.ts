@@ -185,11 +185,19 @@ describe('rule-index (dynamodb)', () => {
       const proxy = await FaultProxy.start(dynamoDbEndpoint());
       const faulty = new DynamoDBClient({ endpoint: proxy.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
       const warnings: string[] = [];
-      const l = new DynamoDbMessageLedger({ client: faulty, tableName: table, logger: { warn: (m) => warnings.push(m) } });
+      const lost: [string, number][] = [];
+      const l = new DynamoDbMessageLedger({
+        client: faulty,
+        tableName: table,
+        logger: { warn: (m) => warnings.push(m) },
+        metrics: { addMetric: (name, _unit, value) => lost.push([name, value]) },
+      });
       try {
         proxy.arm({ mode: 'reset', match: /BatchWriteItem/, times: 2 });
         await expect(l.claim(record('batch-fault', [bounce('a@example.com', 'f1'), bounce('b@example.com', 'f2')]))).resolves.toEqual({ claimed: true });
         expect(warnings).toEqual([expect.stringMatching(/^rule index: entries not written/)]);
+        // Counted too: the dashboard shows the report is short (one further rule, f2).
+        expect(lost).toEqual([['RuleIndexEntriesLost', 1]]);
         expect((await ledger.get('batch-fault'))?.state).toBe('PENDING');
       } finally {
         faulty.destroy();
