@@ -116,6 +116,17 @@ export function createStorage(scope: Construct, s: ResolvedProps, receiptRuleArn
  */
 export const SNAPSHOT_RETENTION = Duration.days(7);
 
+/** What every bucket of the bouncer has: encryption (the encryptionKey prop, else S3-managed), no public access, TLS only. */
+function privateBucket(s: ResolvedProps): Pick<s3.BucketProps, 'encryption' | 'encryptionKey' | 'bucketKeyEnabled' | 'blockPublicAccess' | 'enforceSSL'> {
+  return {
+    ...(s.encryptionKey
+      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: s.encryptionKey, bucketKeyEnabled: true }
+      : { encryption: s3.BucketEncryption.S3_MANAGED }),
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+  };
+}
+
 /**
  * The bucket of the compiled rule snapshots: private, TLS only, encrypted like
  * the mail bucket, old snapshots expiring. The snapshots are derived from the
@@ -123,11 +134,7 @@ export const SNAPSHOT_RETENTION = Duration.days(7);
  */
 function createSnapshotBucket(scope: Construct, s: ResolvedProps): s3.Bucket {
   const bucket = new s3.Bucket(scope, 'RulesSnapshotBucket', {
-    ...(s.encryptionKey
-      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: s.encryptionKey, bucketKeyEnabled: true }
-      : { encryption: s3.BucketEncryption.S3_MANAGED }),
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    enforceSSL: true,
+    ...privateBucket(s),
     // Every compile writes a new key; the pointer names the current one, so versions would only keep dead copies.
     versioned: false,
     removalPolicy: s.rulesTableRemovalPolicy,
@@ -236,11 +243,7 @@ function allowSesEncrypt(scope: Construct, key: kms.IKey, receiptRuleArn: string
 /** The bouncer's own bucket: private, TLS only, mail expiring after the retention days. */
 function createMailBucket(scope: Construct, s: ResolvedProps, receiptRuleArn: string): { mailBucket: s3.Bucket; sesWriteAccess: IDependable[] } {
   const mailBucket = new s3.Bucket(scope, 'MailBucket', {
-    ...(s.encryptionKey
-      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: s.encryptionKey, bucketKeyEnabled: true }
-      : { encryption: s3.BucketEncryption.S3_MANAGED }),
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    enforceSSL: true,
+    ...privateBucket(s),
     // Versioning stays off: SES writes each message id once and the lifecycle
     // expiry must really delete the mail (it holds personal data).
     versioned: false,
