@@ -6,14 +6,21 @@ import { startStreamPoller, type StreamPoller } from '../../../local/pipeline/st
 import { ensureLocalTables, rulesStreamArn } from '../../../local/tables';
 import { dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../support/dynamodb';
 
-/** Resolves when `check` returns true, polling; fails after `ms`. */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+/** Errors the pollers reported (a read that failed is retried at the next poll); shown when a wait times out. */
+const pollErrors: string[] = [];
+const onError = (error: unknown) => void pollErrors.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** Resolves when `check` returns true, polling; fails after `ms` (generous: DynamoDB Local answers slowly on a loaded machine). */
+async function until(what: string, check: () => boolean, ms = 25_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; poll errors: ${JSON.stringify(pollErrors)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+// The waits below allow a loaded machine 25 s; the default 30 s test timeout would cut them short.
+jest.setTimeout(60_000);
 
 describe('local/pipeline/stream-poller', () => {
   let client: DynamoDBClient;
@@ -45,7 +52,7 @@ describe('local/pipeline/stream-poller', () => {
       const { table, streamArn } = await rulesTable();
       await put(table, 'before-start');
       const events: DynamoDBStreamEvent[] = [];
-      pollers.push(await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 600, pollIntervalMs: 50, handle: async (e) => void events.push(e) }));
+      pollers.push(await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 600, pollIntervalMs: 50, onError, handle: async (e) => void events.push(e) }));
       await put(table, 'one');
       await put(table, 'two');
       await put(table, 'one', 'allow');
@@ -79,6 +86,7 @@ describe('local/pipeline/stream-poller', () => {
           batchSize: 3,
           batchingWindowMs: 60_000,
           pollIntervalMs: 50,
+          onError,
           handle: async (e) => {
             firstAt ||= Date.now();
             sizes.push(e.Records.length);
@@ -101,6 +109,7 @@ describe('local/pipeline/stream-poller', () => {
           streamArn,
           batchingWindowMs: 100,
           pollIntervalMs: 50,
+          onError,
           retryAttempts: 2,
           handle: async (e) => {
             const id = e.Records[0].dynamodb?.Keys?.ruleId?.S ?? '?';
@@ -122,7 +131,7 @@ describe('local/pipeline/stream-poller', () => {
       const { table, streamArn } = await rulesTable();
       let calls = 0;
       const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-      const poller = await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 5_000, pollIntervalMs: 50, handle: async () => void calls++ });
+      const poller = await startStreamPoller({ client: streams, streamArn, batchingWindowMs: 5_000, pollIntervalMs: 50, onError, handle: async () => void calls++ });
       await put(table, 'pending-at-stop');
       await new Promise((r) => setTimeout(r, 300));
       await poller.stop();
