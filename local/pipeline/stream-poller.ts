@@ -13,6 +13,7 @@ import {
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
+  TrimmedDataAccessException,
   type DynamoDBStreamsClient,
   type _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -135,16 +136,29 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
           closedOne = true;
         }
       } catch (error) {
-        if (!(error instanceof ExpiredIteratorException)) throw error;
-        // Pick up after the last record handed over, or from the shard's latest position.
-        const { ShardIterator } = await client.send(
-          new GetShardIteratorCommand({
-            StreamArn: streamArn,
-            ShardId: cursor.shardId,
-            ...(cursor.lastSequence ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: cursor.lastSequence } : { ShardIteratorType: 'LATEST' }),
-          }),
-        );
-        cursor.iterator = ShardIterator;
+        if (error instanceof ExpiredIteratorException) {
+          // Pick up after the last record handed over, or from the shard's latest position.
+          const { ShardIterator } = await client.send(
+            new GetShardIteratorCommand({
+              StreamArn: streamArn,
+              ShardId: cursor.shardId,
+              ...(cursor.lastSequence ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: cursor.lastSequence } : { ShardIteratorType: 'LATEST' }),
+            }),
+          );
+          cursor.iterator = ShardIterator;
+        } else if (error instanceof TrimmedDataAccessException) {
+          // The iterator points before the oldest record the shard still holds (DynamoDB Local answers so
+          // for an iterator taken on an empty shard, seen on a loaded machine): the same iterator would fail
+          // forever. Read from the oldest record kept instead: at worst records already seen come again and
+          // cause one more compile, which is harmless; skipping ahead could miss an edit.
+          const { ShardIterator } = await client.send(
+            new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: cursor.shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+          );
+          cursor.iterator = ShardIterator;
+          throw error;
+        } else {
+          throw error;
+        }
       }
     }
     if (closedOne || cursors.size === 0) await discoverShards(false);

@@ -1,5 +1,5 @@
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/dynamodb/dynamodb-local';
 import { startStreamPoller, type StreamPoller } from '../../../local/pipeline/stream-poller';
@@ -14,7 +14,7 @@ const onError = (error: unknown) => void pollErrors.push(error instanceof Error 
 async function until(what: string, check: () => boolean, ms = 25_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; poll errors: ${JSON.stringify(pollErrors)}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${pollErrors.length} poll errors, the first: ${JSON.stringify(pollErrors.slice(0, 3))}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -125,6 +125,51 @@ describe('local/pipeline/stream-poller', () => {
       await until('the next batch', () => calls.includes('fine'));
       expect(calls).toEqual(['poison', 'poison', 'poison', 'fine']);
       expect(failed).toEqual([1]);
+    });
+
+    it('gets a new iterator from the oldest record kept when DynamoDB Local calls its iterator trimmed, and goes on', async () => {
+      // Seen on a loaded CI machine: GetRecords answered TrimmedDataAccessException for the poller's
+      // iterator on every poll, so no edit reached the compile again. DynamoDB Local does it at will,
+      // so the fault is injected at the SDK edge: every read with the first iterator is refused.
+      const { table, streamArn } = await rulesTable();
+      const trimming = new DynamoDBStreamsClient({ endpoint: dynamoDbEndpoint(), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      let poisoned: string | undefined;
+      let refused = 0;
+      trimming.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { ShardIterator?: string };
+          if (context.commandName === 'GetRecordsCommand') {
+            poisoned ??= input.ShardIterator;
+            if (input.ShardIterator === poisoned) {
+              refused++;
+              throw new TrimmedDataAccessException({ message: 'The operation attempted to read past the oldest stream record in a shard.', $metadata: {} });
+            }
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'trimFirstIterator' },
+      );
+      const errors: string[] = [];
+      const ids: string[] = [];
+      try {
+        pollers.push(
+          await startStreamPoller({
+            client: trimming,
+            streamArn,
+            batchingWindowMs: 100,
+            pollIntervalMs: 50,
+            onError: (e) => void errors.push((e as Error).name),
+            handle: async (e) => void ids.push(...e.Records.map((r) => r.dynamodb?.Keys?.ruleId?.S ?? '?')),
+          }),
+        );
+        await put(table, 'after-trim');
+        await until('the edit after the trimmed iterator', () => ids.includes('after-trim'));
+        expect(refused).toBe(1);
+        expect(errors).toEqual(['TrimmedDataAccessException']);
+      } finally {
+        for (const p of pollers.splice(0)) await p.stop();
+        trimming.destroy();
+      }
     });
 
     it('stops cleanly: no call after stop, and no timer left behind', async () => {
