@@ -137,12 +137,13 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
         }
       } catch (error) {
         if (error instanceof ExpiredIteratorException) {
-          // Pick up after the last record handed over, or from the shard's latest position.
+          // Pick up after the last record handed over, or (none yet) from the oldest record kept: LATEST
+          // would skip edits made while the iterator aged; reading one twice only costs a compile.
           const { ShardIterator } = await client.send(
             new GetShardIteratorCommand({
               StreamArn: streamArn,
               ShardId: cursor.shardId,
-              ...(cursor.lastSequence ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: cursor.lastSequence } : { ShardIteratorType: 'LATEST' }),
+              ...(cursor.lastSequence ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: cursor.lastSequence } : { ShardIteratorType: 'TRIM_HORIZON' }),
             }),
           );
           cursor.iterator = ShardIterator;
