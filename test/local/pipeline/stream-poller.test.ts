@@ -165,7 +165,9 @@ describe('local/pipeline/stream-poller', () => {
         await put(table, 'after-trim');
         await until('the edit after the trimmed iterator', () => ids.includes('after-trim'));
         expect(refused).toBe(1);
-        expect(errors).toEqual(['TrimmedDataAccessException']);
+        // Reported, not hidden; DynamoDB Local itself may answer the same for a fresh iterator now and then (CI saw it).
+        expect(errors.length).toBeGreaterThanOrEqual(1);
+        expect(new Set(errors)).toEqual(new Set(['TrimmedDataAccessException']));
       } finally {
         for (const p of pollers.splice(0)) await p.stop();
         trimming.destroy();
