@@ -5,7 +5,7 @@ import type { ShadowOutcome } from '../commons/metric-names';
 import { shadowAll } from '../domain/rules';
 import { sesCanBounce } from '../domain/bounce/build-request';
 import { toMessageFacts, type SesRecord } from '../domain/event/ses-event';
-import { fitBounces } from '../domain/bounce/fit';
+import { fitBounces, type FittedBounces } from '../domain/bounce/fit';
 import { GUARD_NEEDS, type CheckSender } from '../domain/guard';
 import type {
   AttachmentFacts,
@@ -217,24 +217,14 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
   }
   const checked = deps.checkSender(facts, deps.policy);
   const guard: GuardVerdict = bounces.length > 0 ? checked : { allowed: false, reasons: [...checked.reasons, 'recipient-unbounceable'] };
-  const nowIso = new Date(nowMs).toISOString();
-  const audit: AuditRecord = {
-    messageId,
-    receivedAt: facts.receivedAt,
-    sender: facts.sender,
-    decisions: fitted.decisions,
-    ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+  const audit = auditRecord(fitted, {
     ...(fitted.unbounced.length > 0 ? { unbouncedRecipients: fitted.unbounced.length } : {}),
     guard,
     state: guard.allowed ? 'PENDING' : 'SKIPPED',
-    attempts: 0,
     // Capped like the decisions: thousands of such recipients must not fail the claim for size.
     ...(unbounceable.length > 0 ? { unbounceable: capList(unbounceable, MAX_UNBOUNCEABLE_BYTES) } : {}),
     ...(unbounceable.length > MAX_UNBOUNCEABLE_LISTED ? { unbounceableCount: unbounceable.length } : {}),
-    createdAt: nowIso,
-    updatedAt: nowIso,
-    expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
-  };
+  });
 
   const claim = await deps.ledger.claim(audit);
   if (!claim.claimed) return duplicate(claim.existing);
@@ -330,6 +320,27 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
     return { disposition, outcome: { kind: 'duplicate', state: existing.state, requeued: requeue }, decisions };
   }
 
+  /**
+   * The audit item, whatever the outcome: who, when, the decisions that fit
+   * (domain/bounce/fit), no attempt yet, and the TTL; `outcome` adds the
+   * guard, the state and what that state records.
+   */
+  function auditRecord(fitted: FittedBounces, outcome: Pick<AuditRecord, 'guard' | 'state'> & Partial<AuditRecord>): AuditRecord {
+    const nowIso = new Date(nowMs).toISOString();
+    return {
+      messageId,
+      receivedAt: facts.receivedAt,
+      sender: facts.sender,
+      decisions: fitted.decisions,
+      ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+      attempts: 0,
+      ...outcome,
+      createdAt: nowIso,
+      updatedAt: nowIso,
+      expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
+    };
+  }
+
   function countDrops(): number {
     const dropped = decisions.filter(isDrop).length;
     if (dropped > 0) count(MetricName.RecipientsDropped, dropped);
@@ -369,22 +380,11 @@ export async function receiveMessage(deps: ReceiveDeps, record: SesRecord): Prom
       verdict = { guard: NOTHING_REFUSED, budget: 'not-checked' };
     }
     const dropping = decisions.some(isDrop);
-    const fitted = fitBounces(decisions);
-    const nowIso = new Date(nowMs).toISOString();
-    const record: AuditRecord = {
-      messageId,
-      receivedAt: facts.receivedAt,
-      sender: facts.sender,
-      decisions: fitted.decisions,
-      ...(fitted.omittedDecisions > 0 ? { omittedDecisions: fitted.omittedDecisions } : {}),
+    const record = auditRecord(fitBounces(decisions), {
       guard: verdict?.guard ?? NOTHING_REFUSED,
       state: dropping ? 'DROPPED' : 'SHADOW',
       ...(verdict ? { shadowVerdict: verdict } : {}),
-      attempts: 0,
-      createdAt: nowIso,
-      updatedAt: nowIso,
-      expiresAt: Math.floor(nowMs / 1000) + deps.auditTtlDays * 86_400,
-    };
+    });
     const claim = await deps.ledger.claim(record);
     if (!claim.claimed) return duplicate(claim.existing);
 
