@@ -8,26 +8,12 @@ import type { AuditRecord } from '../../../../lambda/ports';
 import { createStateTable } from '../../../../local/tables';
 import { dynamoDbEndpoint, uniqueTableName } from '../../../support/dynamodb';
 import { localDynamoDbClient, newRulesTable, newStateTable, runCli } from '../../support';
+import { decidedRecord } from '../../../support/audit';
 
 const SPEC = { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed' } as const;
 const HOUR = 3_600_000;
 
-function record(messageId: string, decisions: RecipientDecision[], agoMs: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
-  const at = new Date(Date.now() - agoMs).toISOString();
-  return {
-    messageId,
-    receivedAt: at,
-    sender: 'alice@sender.example',
-    decisions,
-    guard: { allowed: true, reasons: [] },
-    state: 'PENDING',
-    attempts: 0,
-    createdAt: at,
-    updatedAt: at,
-    expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400,
-    ...overrides,
-  };
-}
+const record = decidedRecord;
 
 describe('cli/commands/rules/report', () => {
   const client = localDynamoDbClient();

@@ -14,6 +14,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../../local/dynamodb/dyna
 import { createStateTable } from '../../../../local/tables';
 import { deleteTable, dynamoDbEndpoint, localDynamoDbClient, uniqueTableName } from '../../../support/dynamodb';
 import { FaultProxy } from '../../../support/fault-proxy';
+import { decidedRecord } from '../../../support/audit';
 
 const SPEC = { bounceType: 'DoesNotExist', status: '5.1.1', action: 'failed' } as const;
 const bounce = (recipient: string, ruleId: string, shadow?: { ruleId: string; action: 'bounce' | 'drop' }[]): RecipientDecision => ({
@@ -31,23 +32,9 @@ const deliver = (recipient: string, shadow?: { ruleId: string; action: 'bounce' 
   ...(shadow ? { shadow } : {}),
 });
 
-/** A record decided `agoMs` before now (times built from Date.now(): the test holds on any date). */
-function record(messageId: string, decisions: RecipientDecision[], overrides: Partial<AuditRecord> = {}, agoMs = 60_000): AuditRecord {
-  const at = new Date(Date.now() - agoMs).toISOString();
-  return {
-    messageId,
-    receivedAt: at,
-    sender: 'alice@sender.example',
-    decisions,
-    guard: { allowed: true, reasons: [] },
-    state: 'PENDING',
-    attempts: 0,
-    createdAt: at,
-    updatedAt: at,
-    expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400,
-    ...overrides,
-  };
-}
+/** A record decided `agoMs` before now (test/support/audit). */
+const record = (messageId: string, decisions: RecipientDecision[], overrides: Partial<AuditRecord> = {}, agoMs = 60_000): AuditRecord =>
+  decidedRecord(messageId, decisions, agoMs, overrides);
 
 async function collect(reader: RuleIndexReader, ruleId: string, from: Date, to = new Date()): Promise<RuleIndexEntry[]> {
   const out: RuleIndexEntry[] = [];
