@@ -14,5 +14,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
+  // Suites that measure real-time SendBounce spacing run last (see the file).
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   testTimeout: 30000,
 };

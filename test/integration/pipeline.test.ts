@@ -2,6 +2,9 @@
  * Issue 4's "Must show", end to end: the receive and send functions' real
  * wiring on DynamoDB Local, s3rver and the SES stand-in through the real SDK
  * clients; only the queue is the rig's SQS look-alike.
+ *
+ * @timing-sensitive: asserts real-time spacing at the SES stand-in, so it runs
+ * after the CPU-heavy suites (test/support/sequencer.js).
  */
 import { ValidationError, MailNotFoundError } from '../../lambda/commons/errors';
 import { MetricName } from '../../lambda/commons/metrics';

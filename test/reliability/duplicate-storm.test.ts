@@ -6,6 +6,9 @@
  * Scale: 5 messages × 50 concurrent duplicate events (250 receive
  * invocations at once, each its own Lambda instance), every queue message
  * delivered 4 times (3 redeliveries), 4 concurrent consumers.
+ *
+ * @timing-sensitive: asserts real-time spacing at the SES stand-in, so it runs
+ * after the CPU-heavy suites (test/support/sequencer.js).
  */
 import { bounceRule, gapsOf, median, PipelineRig, type SesLambdaEvent } from '../support/pipeline-rig';
 

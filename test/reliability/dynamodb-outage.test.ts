@@ -16,6 +16,9 @@
  * visibility timeout is 1 s of real time (time jumps are off while
  * DynamoDB is down) and maxReceiveCount 30, so records outlive the outage
  * as they would with SQS's minutes-long timeouts.
+ *
+ * @timing-sensitive: asserts real-time spacing at the SES stand-in, so it runs
+ * after the CPU-heavy suites (test/support/sequencer.js).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

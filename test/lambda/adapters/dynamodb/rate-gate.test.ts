@@ -1,3 +1,9 @@
+/**
+ * The DynamoDB rate gate on DynamoDB Local.
+ *
+ * @timing-sensitive: asserts real-time spacing of concurrent holders, so it runs
+ * after the CPU-heavy suites (test/support/sequencer.js).
+ */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbMessageLedger } from '../../../../lambda/adapters/dynamodb/message-ledger';
 import { DEFAULT_RESERVE_LEAD_MS, DynamoDbRateGate } from '../../../../lambda/adapters/dynamodb/rate-gate';
