@@ -13,7 +13,7 @@ import { loadConfig, type Config } from '../../lambda/config/config';
 import { RULES_PARTITION_KEY, STATE_PARTITION_KEY } from '../../lambda/config/tables';
 import { countDynamoDbRequests, countS3Bytes, type DynamoDbRequestCounter, type S3ByteCounter } from '../../bench/lib/sdk-edge';
 import { createTable, deleteTable, localDynamoDbClient, uniqueTableName } from './dynamodb';
-import type { LocalS3 } from './s3';
+import { startLocalS3, type LocalS3 } from './s3';
 
 /** Log lines and metrics a test can look at. */
 export interface Recorded {
@@ -125,4 +125,46 @@ export async function snapshotRig(s3: LocalS3, env: Record<string, string> = {})
       for (const c of clients) c.destroy();
     },
   };
+}
+
+/** What {@link useSnapshotRig} gives a test: read it inside tests and hooks, not at describe time. */
+export interface SnapshotRigScope {
+  /** One s3rver for the whole file. */
+  readonly s3: LocalS3;
+  /** Fresh tables and bucket for each test. */
+  readonly rig: SnapshotRig;
+}
+
+/**
+ * Registers the lifecycle of the calling describe block: s3rver started once
+ * and stopped after the last test, a fresh {@link snapshotRig} before each test
+ * (before the block's own beforeEach hooks, registered later) and disposed after it.
+ */
+export function useSnapshotRig(): SnapshotRigScope {
+  let s3: LocalS3 | undefined;
+  let rig: SnapshotRig | undefined;
+  beforeAll(async () => {
+    s3 = await startLocalS3();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+  beforeEach(async () => {
+    rig = await snapshotRig(scope.s3);
+  });
+  afterEach(async () => {
+    await rig?.dispose();
+    rig = undefined;
+  });
+  const scope: SnapshotRigScope = {
+    get s3() {
+      if (!s3) throw new Error('useSnapshotRig: s3 is read before beforeAll ran');
+      return s3;
+    },
+    get rig() {
+      if (!rig) throw new Error('useSnapshotRig: the rig is read outside a test');
+      return rig;
+    },
+  };
+  return scope;
 }

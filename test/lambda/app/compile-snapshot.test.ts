@@ -7,34 +7,19 @@ import { compileRules } from '../../../lambda/domain/rules';
 import { decodeSnapshot } from '../../../lambda/domain/rules/snapshot';
 import { localDynamoDbClient } from '../../support/dynamodb';
 import { factsFor } from '../../support/facts';
-import { recorder, snapshotRig, type SnapshotRig } from '../../support/rules-snapshot';
-import { startLocalS3, type LocalS3 } from '../../support/s3';
+import { recorder, useSnapshotRig } from '../../support/rules-snapshot';
 
 const NOW = new Date(Date.now());
 
 describe('compile-snapshot', () => {
-  let s3: LocalS3;
-  let rig: SnapshotRig;
+  const local = useSnapshotRig();
 
-  beforeAll(async () => {
-    s3 = await startLocalS3();
-  });
-  afterAll(async () => {
-    await s3.stop();
-  });
-  beforeEach(async () => {
-    rig = await snapshotRig(s3);
-  });
-  afterEach(async () => {
-    await rig.dispose();
-  });
-
-  const pointer = () => new DynamoDbRulesPointer({ client: rig.admin, tableName: rig.config.stateTable, rulesTable: rig.config.rulesTable }).read();
+  const pointer = () => new DynamoDbRulesPointer({ client: local.rig.admin, tableName: local.rig.config.stateTable, rulesTable: local.rig.config.rulesTable }).read();
   const objectBytes = async (key: string) => {
-    const out = await s3.client().send(new GetObjectCommand({ Bucket: rig.bucket, Key: key }));
+    const out = await local.s3.client().send(new GetObjectCommand({ Bucket: local.rig.bucket, Key: key }));
     return out.Body!.transformToByteArray();
   };
-  const objectKeys = async () => ((await s3.client().send(new ListObjectsV2Command({ Bucket: rig.bucket }))).Contents ?? []).map((o) => o.Key);
+  const objectKeys = async () => ((await local.s3.client().send(new ListObjectsV2Command({ Bucket: local.rig.bucket }))).Contents ?? []).map((o) => o.Key);
 
   describe('compileSnapshot', () => {
     it('publishes a snapshot that decides like the Scan path, and a pointer naming it', async () => {
@@ -44,9 +29,9 @@ describe('compile-snapshot', () => {
         { ruleId: 'corp', recipients: ['example.com'], action: 'bounce', subject: ['*lottery*'] },
         { ruleId: 'off', recipients: ['off@example.com'], action: 'bounce', enabled: false },
       ];
-      for (const item of items) await rig.put(item);
+      for (const item of items) await local.rig.put(item);
       const log = recorder();
-      const result = await compileSnapshot(rig.compileDeps({ logger: log.logger, metrics: log.sink }));
+      const result = await compileSnapshot(local.rig.compileDeps({ logger: log.logger, metrics: log.sink }));
 
       expect(result).toMatchObject({ rules: 3, invalid: 0, disabled: 1, published: true });
       const p = await pointer();
@@ -61,11 +46,11 @@ describe('compile-snapshot', () => {
     });
 
     it('lists invalid items in the pointer with their reasons and whose bounces they hold, logs and counts them', async () => {
-      await rig.put({ ruleId: 'ok', recipients: ['example.com'], action: 'bounce' });
-      await rig.put({ ruleId: 'typo', recipients: ['alice@example.com'], action: 'allow', disabled: true });
-      await rig.put({ ruleId: 'no-recipients', action: 'bounce' });
+      await local.rig.put({ ruleId: 'ok', recipients: ['example.com'], action: 'bounce' });
+      await local.rig.put({ ruleId: 'typo', recipients: ['alice@example.com'], action: 'allow', disabled: true });
+      await local.rig.put({ ruleId: 'no-recipients', action: 'bounce' });
       const log = recorder();
-      const result = await compileSnapshot(rig.compileDeps({ logger: log.logger, metrics: log.sink }));
+      const result = await compileSnapshot(local.rig.compileDeps({ logger: log.logger, metrics: log.sink }));
 
       expect(result.invalid).toBe(2);
       const p = await pointer();
@@ -84,11 +69,11 @@ describe('compile-snapshot', () => {
     });
 
     it('does not replace a pointer from a compile whose scan started later, and removes its own object', async () => {
-      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      await local.rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       let now = Date.now();
-      const later = await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      const later = await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now } }));
       now -= 60_000;
-      const earlier = await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      const earlier = await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now } }));
       expect(later.published).toBe(true);
       expect(earlier.published).toBe(false);
       expect((await pointer())?.version).toBe(later.version);
@@ -96,24 +81,24 @@ describe('compile-snapshot', () => {
     });
 
     it('counts InvalidRules only for the compile whose snapshot is in use, not for one a later compile superseded', async () => {
-      await rig.put({ ruleId: 'typo', recipients: ['alice@example.com'], action: 'allow', disabled: true });
+      await local.rig.put({ ruleId: 'typo', recipients: ['alice@example.com'], action: 'allow', disabled: true });
       let now = Date.now();
       const published = recorder();
-      await compileSnapshot(rig.compileDeps({ clock: { now: () => now }, logger: published.logger, metrics: published.sink }));
+      await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now }, logger: published.logger, metrics: published.sink }));
       now -= 60_000;
       const superseded = recorder();
-      const earlier = await compileSnapshot(rig.compileDeps({ clock: { now: () => now }, logger: superseded.logger, metrics: superseded.sink }));
+      const earlier = await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now }, logger: superseded.logger, metrics: superseded.sink }));
       expect(earlier.published).toBe(false);
       expect(published.count(MetricName.InvalidRules)).toBe(1);
       expect(superseded.count(MetricName.InvalidRules)).toBe(0);
     });
 
     it('throws when the snapshot cannot be written (no such bucket), leaving the pointer as it was', async () => {
-      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
-      const first = await compileSnapshot(rig.compileDeps());
+      await local.rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      const first = await compileSnapshot(local.rig.compileDeps());
       const dynamodb = localDynamoDbClient();
       try {
-        const broken = buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: s3.client() });
+        const broken = buildCompileDeps({ ...local.rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: local.s3.client() });
         await expect(compileSnapshot(broken)).rejects.toThrow(/NoSuchBucket/);
       } finally {
         dynamodb.destroy();
@@ -122,14 +107,14 @@ describe('compile-snapshot', () => {
     });
 
     it('marks the older pointer stale when a compile fails, and the next good compile clears it', async () => {
-      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      await local.rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       let now = Date.now();
-      await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now } }));
       now += 1_000;
       const log = recorder();
       const dynamodb = localDynamoDbClient();
       try {
-        const broken = buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: s3.client() }, { clock: { now: () => now }, logger: log.logger });
+        const broken = buildCompileDeps({ ...local.rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: local.s3.client() }, { clock: { now: () => now }, logger: log.logger });
         await expect(compileSnapshot(broken)).rejects.toThrow(/NoSuchBucket/);
       } finally {
         dynamodb.destroy();
@@ -137,20 +122,20 @@ describe('compile-snapshot', () => {
       expect(await pointer()).toMatchObject({ staleSince: new Date(now).toISOString(), staleReason: expect.stringMatching(/NoSuchBucket/) });
       expect(log.lines.some((l) => l.message.startsWith('rules pointer marked stale'))).toBe(true);
       now += 1_000;
-      const good = await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      const good = await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now } }));
       const after = await pointer();
       expect(after?.version).toBe(good.version);
       expect(after?.staleSince).toBeUndefined();
     });
 
     it('does not mark stale a pointer from a scan that started after the failed one', async () => {
-      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      await local.rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       let now = Date.now();
-      await compileSnapshot(rig.compileDeps({ clock: { now: () => now } }));
+      await compileSnapshot(local.rig.compileDeps({ clock: { now: () => now } }));
       now -= 5_000;
       const dynamodb = localDynamoDbClient();
       try {
-        const broken = buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: s3.client() }, { clock: { now: () => now } });
+        const broken = buildCompileDeps({ ...local.rig.config, rulesSnapshotBucket: 'no-such-bucket' }, { dynamodb, s3: local.s3.client() }, { clock: { now: () => now } });
         await expect(compileSnapshot(broken)).rejects.toThrow(/NoSuchBucket/);
       } finally {
         dynamodb.destroy();
@@ -159,7 +144,7 @@ describe('compile-snapshot', () => {
     });
 
     it('reads the rules table with strongly consistent Scans (a compile must see the write that started it)', async () => {
-      await rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
+      await local.rig.put({ ruleId: 'r', recipients: ['example.com'], action: 'bounce' });
       const dynamodb = localDynamoDbClient();
       const scans: unknown[] = [];
       dynamodb.middlewareStack.add(
@@ -170,7 +155,7 @@ describe('compile-snapshot', () => {
         { step: 'initialize', name: 'recordScanInput' },
       );
       try {
-        await compileSnapshot(buildCompileDeps(rig.config, { dynamodb, s3: s3.client() }));
+        await compileSnapshot(buildCompileDeps(local.rig.config, { dynamodb, s3: local.s3.client() }));
         expect(scans).toEqual([true]);
       } finally {
         dynamodb.destroy();

@@ -8,41 +8,30 @@ import { buildRuleSource } from '../../../../lambda/app/receive-wiring';
 import { MetricName } from '../../../../lambda/commons/metric-names';
 import type { Config } from '../../../../lambda/config/config';
 import { factsFor } from '../../../support/facts';
-import { recorder, snapshotRig, type Recorded, type SnapshotRig } from '../../../support/rules-snapshot';
-import { startLocalS3, type LocalS3 } from '../../../support/s3';
+import { recorder, snapshotRig, useSnapshotRig, type Recorded } from '../../../support/rules-snapshot';
+import { startLocalS3 } from '../../../support/s3';
 
 const CACHE_MS = 60_000;
 
 describe('snapshot-rule-source', () => {
-  let s3: LocalS3;
-  let rig: SnapshotRig;
+  const local = useSnapshotRig();
   let clock: number;
   let log: Recorded;
 
-  beforeAll(async () => {
-    s3 = await startLocalS3();
-  });
-  afterAll(async () => {
-    await s3.stop();
-  });
   beforeEach(async () => {
-    rig = await snapshotRig(s3);
     clock = Date.now();
     log = recorder();
-    await rig.put({ ruleId: 'gone', recipients: ['gone@example.com'], action: 'bounce', priority: 10 });
-    await rig.put({ ruleId: 'corp', recipients: ['example.com'], action: 'bounce', bounceType: 'ContentRejected' });
-  });
-  afterEach(async () => {
-    await rig.dispose();
+    await local.rig.put({ ruleId: 'gone', recipients: ['gone@example.com'], action: 'bounce', priority: 10 });
+    await local.rig.put({ ruleId: 'corp', recipients: ['example.com'], action: 'bounce', bounceType: 'ContentRejected' });
   });
 
   /** A receive function's rule source, as receive-wiring builds it, on counted clients. */
-  function source(config: Config = rig.config, extra: { maxStaleMs?: number } = {}) {
-    const clients = rig.receiveClients();
+  function source(config: Config = local.rig.config, extra: { maxStaleMs?: number } = {}) {
+    const clients = local.rig.receiveClients();
     const rules = buildRuleSource(config, clients, { cacheMs: CACHE_MS, now: () => clock, logger: log.logger, metrics: log.sink, ...extra }) as SnapshotRuleSource;
     return { rules, reads: clients.reads, s3: clients.s3Requests, client: clients.dynamodb };
   }
-  const compile = () => compileSnapshot(rig.compileDeps({ clock: { now: () => clock } }));
+  const compile = () => compileSnapshot(local.rig.compileDeps({ clock: { now: () => clock } }));
   const decide = async (s: SnapshotRuleSource, recipient: string) => (await s.current()).evaluate(factsFor(recipient), new Date(clock))[0];
   const fallbacks = () => log.lines.filter((l) => l.message === 'rules snapshot not used; loading rules with a Scan').map((l) => l.extra?.reason);
 
@@ -76,7 +65,7 @@ describe('snapshot-rule-source', () => {
       await compile();
       const s = source();
       expect(await decide(s.rules, 'vip@example.com')).toMatchObject({ action: 'bounce', ruleId: 'corp' });
-      await rig.put({ ruleId: 'vip', recipients: ['vip@example.com'], action: 'allow', priority: 1 });
+      await local.rig.put({ ruleId: 'vip', recipients: ['vip@example.com'], action: 'allow', priority: 1 });
       clock += 1_000;
       const { version } = await compile();
       s.s3.reset();
@@ -114,7 +103,7 @@ describe('snapshot-rule-source', () => {
 
     it('when the snapshot object is missing', async () => {
       const { version } = await compile();
-      await s3.client().send(new DeleteObjectCommand({ Bucket: rig.bucket, Key: `rules/${version}.json.gz` }));
+      await local.s3.client().send(new DeleteObjectCommand({ Bucket: local.rig.bucket, Key: `rules/${version}.json.gz` }));
       const s = source();
       expect(await decide(s.rules, 'x@example.com')).toMatchObject({ action: 'bounce', ruleId: 'corp' });
       expect(fallbacks()).toEqual(['snapshot-unreadable']);
@@ -124,7 +113,7 @@ describe('snapshot-rule-source', () => {
 
     it('when the snapshot object is corrupt', async () => {
       const { version } = await compile();
-      await s3.client().send(new PutObjectCommand({ Bucket: rig.bucket, Key: `rules/${version}.json.gz`, Body: 'not gzip at all' }));
+      await local.s3.client().send(new PutObjectCommand({ Bucket: local.rig.bucket, Key: `rules/${version}.json.gz`, Body: 'not gzip at all' }));
       const s = source();
       expect(await decide(s.rules, 'gone@example.com')).toMatchObject({ action: 'bounce', ruleId: 'gone' });
       expect(fallbacks()).toEqual(['snapshot-undecodable']);
@@ -133,7 +122,7 @@ describe('snapshot-rule-source', () => {
 
     it('when the pointer cannot be read (the state table is gone)', async () => {
       await compile();
-      await rig.admin.send(new DeleteTableCommand({ TableName: rig.config.stateTable }));
+      await local.rig.admin.send(new DeleteTableCommand({ TableName: local.rig.config.stateTable }));
       const s = source();
       expect(await decide(s.rules, 'gone@example.com')).toMatchObject({ action: 'bounce', ruleId: 'gone' });
       expect(fallbacks()).toEqual(['pointer-unreadable']);
@@ -141,11 +130,11 @@ describe('snapshot-rule-source', () => {
 
     it('when a failed compile marked the pointer stale, so an edit the snapshot lacks still applies', async () => {
       await compile();
-      await rig.put({ ruleId: 'vip', recipients: ['vip@example.com'], action: 'allow', priority: 1 });
+      await local.rig.put({ ruleId: 'vip', recipients: ['vip@example.com'], action: 'allow', priority: 1 });
       clock += 1_000;
-      const clients = rig.receiveClients();
+      const clients = local.rig.receiveClients();
       await expect(
-        compileSnapshot(buildCompileDeps({ ...rig.config, rulesSnapshotBucket: 'no-such-bucket' }, clients, { clock: { now: () => clock }, logger: log.logger })),
+        compileSnapshot(buildCompileDeps({ ...local.rig.config, rulesSnapshotBucket: 'no-such-bucket' }, clients, { clock: { now: () => clock }, logger: log.logger })),
       ).rejects.toThrow(/NoSuchBucket/);
       const s = source();
       expect(await decide(s.rules, 'vip@example.com')).toMatchObject({ action: 'allow', ruleId: 'vip' });
@@ -172,7 +161,7 @@ describe('snapshot-rule-source', () => {
 
     it('and tries the snapshot again at the next period, without a Scan once it is readable', async () => {
       const { version } = await compile();
-      await s3.client().send(new DeleteObjectCommand({ Bucket: rig.bucket, Key: `rules/${version}.json.gz` }));
+      await local.s3.client().send(new DeleteObjectCommand({ Bucket: local.rig.bucket, Key: `rules/${version}.json.gz` }));
       const s = source();
       await s.rules.current();
       expect(fallbacks()).toEqual(['snapshot-unreadable']);
@@ -189,10 +178,10 @@ describe('snapshot-rule-source', () => {
 
   describe('never widens a bounce', () => {
     it('holds the bounces of an invalid item from the snapshot exactly as on the Scan path', async () => {
-      await rig.put({ ruleId: 'broken-allow', recipients: ['alice@example.com'], action: 'allow', expires: '2030-01-01' });
+      await local.rig.put({ ruleId: 'broken-allow', recipients: ['alice@example.com'], action: 'allow', expires: '2030-01-01' });
       await compile();
       const snapshot = source();
-      const scan = source({ ...rig.config, rulesSnapshotBucket: undefined });
+      const scan = source({ ...local.rig.config, rulesSnapshotBucket: undefined });
       for (const s of [snapshot.rules, scan.rules]) {
         expect(await decide(s as SnapshotRuleSource, 'alice@example.com')).toMatchObject({ action: 'default', heldBy: 'broken-allow' });
         expect(await decide(s as SnapshotRuleSource, 'bob@example.com')).toMatchObject({ action: 'bounce', ruleId: 'corp' });
@@ -204,9 +193,9 @@ describe('snapshot-rule-source', () => {
   describe('when nothing can be read', () => {
     it('serves the last rules up to maxStaleMs past the cache period, then throws RulesUnavailableError', async () => {
       await compile();
-      const s = source(rig.config, { maxStaleMs: 5 * 60_000 });
+      const s = source(local.rig.config, { maxStaleMs: 5 * 60_000 });
       await s.rules.current();
-      await deleteBoth(rig.admin, rig.config);
+      await deleteBoth(local.rig.admin, local.rig.config);
       clock += CACHE_MS;
       expect(await decide(s.rules, 'gone@example.com')).toMatchObject({ action: 'bounce', ruleId: 'gone' });
       expect(log.lines.some((l) => l.level === 'error' && l.message === 'rules reload failed; serving the previous rules')).toBe(true);
